@@ -1,0 +1,122 @@
+"""`hpo-console`: open a search file and run it (the TUI, or --headless)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from console.local_nodes import default_slots
+from console.searchfile import LoadedSearch, SearchFileError, load_search
+
+EXIT_BAD_INPUT = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hpo-console",
+        description="Run a hyperparameter search described by a TOML search file. "
+        "Reopen a checkpoint (runs/NAME.toml) to resume it.",
+    )
+    parser.add_argument("file", type=Path, help="search file, or a saved checkpoint to resume")
+    parser.add_argument(
+        "--headless",
+        action="store_true",
+        help="no TUI: live progress on the terminal, best trial printed at the end",
+    )
+    parser.add_argument("--bind", help="address to listen on (overrides [cluster] bind)")
+    parser.add_argument(
+        "--local-nodes",
+        type=int,
+        metavar="N",
+        help="node processes to start on this machine (overrides [cluster])",
+    )
+    parser.add_argument(
+        "--local-slots",
+        type=int,
+        metavar="N",
+        help="trial slots per local node (default: cores / local nodes)",
+    )
+    parser.add_argument(
+        "--save-to", type=Path, metavar="PATH", help="checkpoint file (default runs/NAME.toml)"
+    )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start over even if the checkpoint file already holds this search",
+    )
+    parser.add_argument("--log-level", default="WARNING", help="log level for diagnostics")
+    return parser
+
+
+def resolve_checkpoint(loaded: LoadedSearch, args: argparse.Namespace) -> tuple[Path, LoadedSearch]:
+    """Where to checkpoint, and what to resume from. Raises SystemExit(2) on a conflict."""
+    if args.save_to is not None:
+        target = args.save_to
+    elif loaded.state is not None:
+        target = loaded.path  # reopening a checkpoint keeps writing to it
+    else:
+        target = Path("runs") / f"{loaded.spec.name}.toml"
+    if loaded.state is not None or args.fresh or not target.exists():
+        return target, loaded
+    try:
+        existing = load_search(target)
+    except SearchFileError as exc:
+        _fail(
+            f"{target} exists and is not a readable checkpoint:\n{exc}\n"
+            "Move it away, or choose another file with --save-to."
+        )
+    if existing.state is None or existing.state.config_hash != loaded.spec.config_hash():
+        _fail(
+            f"{target} holds a different search; refusing to overwrite it.\n"
+            "Start over with --fresh, or choose another file with --save-to."
+        )
+    print(f"{target} already holds this search: resuming it (--fresh starts over)")
+    return target, existing
+
+
+def _fail(message: str) -> None:
+    print(f"hpo-console: {message}", file=sys.stderr)
+    raise SystemExit(EXIT_BAD_INPUT)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        loaded = load_search(args.file)
+    except SearchFileError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    checkpoint, loaded = resolve_checkpoint(loaded, args)
+    spec = loaded.spec
+    local_nodes = spec.cluster.local_nodes if args.local_nodes is None else args.local_nodes
+    local_slots = args.local_slots or spec.cluster.local_slots or default_slots(local_nodes)
+    if local_nodes < 0 or local_slots < 1:
+        _fail("--local-nodes must be >= 0 and --local-slots >= 1")
+    if not args.headless:
+        print(
+            "hpo-console: the terminal UI is not available yet; running headless.", file=sys.stderr
+        )
+    from console.headless import run_headless
+
+    return asyncio.run(
+        run_headless(
+            spec,
+            loaded.state if not args.fresh else None,
+            checkpoint,
+            local_nodes=local_nodes,
+            local_slots=local_slots,
+            bind=args.bind,
+        )
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""Headless front end: run a search to the end with live progress on a terminal (or log lines)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from console.local_nodes import LocalNodes
+from console.scheduler import events as ev
+from console.scheduler.core import Scheduler
+from console.scheduler.snapshot import Snapshot
+from console.searchfile import SavedState, SearchSpec
+
+STATUS_EVERY_TTY_S = 0.25
+STATUS_EVERY_LOG_S = 5.0
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "--"
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def status_line(snap: Snapshot) -> str:
+    best = f"{snap.best_score:.4f}" if snap.best_score is not None else "--"
+    live = sum(1 for n in snap.nodes if n.state not in ("lost", "left"))
+    return (
+        f"[{snap.state}] {snap.done + snap.failed}/{snap.planned} done"
+        f" ({snap.failed} failed), {snap.running} running, best {best},"
+        f" {snap.rate_per_s:.2f} trials/s, ETA {format_duration(snap.eta_s)},"
+        f" {live} node(s)"
+    )
+
+
+class HeadlessReporter:
+    """Turns scheduler events into lines; keeps one live status line when on a terminal."""
+
+    def __init__(self, out: TextIO = sys.stdout) -> None:
+        self.out = out
+        self.is_tty = out.isatty()
+        self._status_shown = False
+
+    def on_event(self, event: ev.Event) -> None:
+        line = describe(event)
+        if line:
+            self.say(line)
+
+    def say(self, line: str) -> None:
+        if self._status_shown:
+            self.out.write("\r\x1b[2K")  # clear the live status line before printing above it
+            self._status_shown = False
+        self.out.write(line + "\n")
+        self.out.flush()
+
+    def show_status(self, snap: Snapshot) -> None:
+        if self.is_tty:
+            self.out.write("\r\x1b[2K" + status_line(snap)[:200])
+            self._status_shown = True
+            self.out.flush()
+        else:
+            self.say(status_line(snap))
+
+
+def describe(event: ev.Event) -> str | None:
+    """One log line for the events worth a line; None for the high-rate ones."""
+    match event:
+        case ev.NodeJoined(node_id=n, host=h, slots=s, rejoined=r):
+            return f"node {n} ({h}, {s} slot(s)) {'rejoined' if r else 'joined'}"
+        case ev.NodeLost(node_id=n, reason=why, requeued=ids):
+            return (
+                f"node {n} gone ({why}); requeued trials {list(ids)}"
+                if ids
+                else f"node {n} gone ({why})"
+            )
+        case ev.TrialScored(trial_id=t, score=s, std=sd, node_id=n, is_best=True):
+            return f"new best: trial {t} scored {s:.4f} +- {sd:.4f} on {n}"
+        case ev.TrialFailed(trial_id=t, status=st, error=e, final=final):
+            return f"trial {t} {st}{'' if final else ' (will retry)'}: {e.splitlines()[-1][:200]}"
+        case ev.TrialRequeued(trial_id=t, reason=why):
+            return f"trial {t} requeued: {why}"
+        case ev.SearchStateChanged(state=s):
+            return f"search {s}"
+        case ev.MessageDropped(peer=p, reason=why, total_dropped=n):
+            return f"dropped a bad message from peer {p} ({why}); {n} dropped so far"
+        case ev.SchedulerError(message=m):
+            return f"error: {m}"
+    return None
+
+
+async def run_headless(
+    spec: SearchSpec,
+    state: SavedState | None,
+    checkpoint: Path,
+    *,
+    local_nodes: int,
+    local_slots: int,
+    bind: str | None = None,
+    out: TextIO = sys.stdout,
+) -> int:
+    """Run the search to its end (or Ctrl-C); print the best trial; 0 on success."""
+    reporter = HeadlessReporter(out)
+    scheduler = Scheduler(spec, checkpoint, state=state, bind=bind, on_event=reporter.on_event)
+    run_task = asyncio.create_task(scheduler.run())
+    await _first_of(scheduler.ready.wait(), run_task)
+    if run_task.done():  # e.g. the address is in use
+        return _report_crash(reporter, run_task)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, _on_interrupt, scheduler, reporter)
+    reporter.say(
+        f"search {spec.name!r}: {scheduler.planned} trials, listening on "
+        f"{scheduler.endpoint}, checkpoint {checkpoint}"
+    )
+    nodes = LocalNodes(
+        scheduler.endpoint,
+        local_slots,
+        spec.cluster.heartbeat_s,
+        checkpoint.parent / f"{checkpoint.stem}.logs",
+    )
+    if local_nodes:
+        nodes.start(local_nodes)
+        reporter.say(
+            f"started {local_nodes} local node(s) with {local_slots} slot(s) each; "
+            f"logs in {nodes.log_dir}"
+        )
+    try:
+        every = STATUS_EVERY_TTY_S if reporter.is_tty else STATUS_EVERY_LOG_S
+        while not run_task.done():
+            await asyncio.wait({run_task}, timeout=every)
+            reporter.show_status(scheduler.snapshot())
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        nodes.stop_all()
+    if run_task.exception() is not None:
+        return _report_crash(reporter, run_task)
+    _print_summary(reporter, scheduler.snapshot())
+    return 0
+
+
+async def _first_of(waitable: object, task: asyncio.Task[str]) -> None:
+    waiter = asyncio.ensure_future(waitable)  # type: ignore[arg-type]
+    await asyncio.wait({waiter, task}, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+
+
+def _on_interrupt(scheduler: Scheduler, reporter: HeadlessReporter) -> None:
+    if scheduler.stopping:  # a second Ctrl-C: the user means it
+        reporter.say("interrupted twice: exiting without waiting")
+        sys.exit(130)
+    reporter.say("stopping: handing running trials back and checkpointing (Ctrl-C again to quit)")
+    scheduler.stop()
+
+
+def _report_crash(reporter: HeadlessReporter, task: asyncio.Task[str]) -> int:
+    exc = task.exception()
+    reporter.say(f"hpo-console: the search stopped on an error: {type(exc).__name__}: {exc}")
+    return 1
+
+
+def _print_summary(reporter: HeadlessReporter, snap: Snapshot) -> None:
+    reporter.say(
+        f"search {snap.state}: {snap.done} scored, {snap.failed} failed, "
+        f"{snap.planned - snap.done - snap.failed} not run, "
+        f"in {format_duration(snap.elapsed_s)}"
+    )
+    if snap.best_trial is None:
+        reporter.say("no trial scored")
+    else:
+        reporter.say(
+            f"best trial {snap.best_trial}: score {snap.best_score:.4f} "
+            f"+- {snap.best_std:.4f} (node {snap.best_node})"
+        )
+        reporter.say(f"best hyperparameters: {snap.best_params}")
+    reporter.say(f"checkpoint: {snap.checkpoint} (reopen it to resume or inspect)")

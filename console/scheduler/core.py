@@ -1,0 +1,378 @@
+"""The scheduler: producer and collector of the search over one ROUTER socket (no Textual here).
+
+Producer: asks the strategy for trials and sends each to a node with free credit, under a lease.
+Collector: records each trial's first valid result (journal first, then ACK), requeues trials whose
+lease died (node lost, BYE, deadline, send failure) and keeps the checkpoint fresh.
+Front ends drive it with plain methods and hear from it through `on_event`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import zmq
+import zmq.asyncio
+
+from console.scheduler import events as ev
+from console.scheduler.checkpoint import Checkpointer, restore_ledger
+from console.scheduler.dispatch import LeaseKeeping
+from console.scheduler.ledger import RUNNING, Ledger, Trial
+from console.scheduler.nodes import NodeBook, NodeInfo
+from console.scheduler.snapshot import Snapshot, take_snapshot
+from console.search.base import Strategy
+from console.searchfile import SavedState, SearchSpec
+from node import protocol as p
+from node.transport import make_router, parse_routed
+
+log = logging.getLogger("hpo.scheduler")
+
+LIVENESS_BEATS = 3  # a node is lost after this many heartbeats of silence
+MAX_MESSAGES_PER_WAKE = 1000  # keep timers honest under a flood
+
+
+class Scheduler(LeaseKeeping):
+    """Runs one search. Create it anywhere; `run()` must be awaited inside the event loop."""
+
+    def __init__(
+        self,
+        spec: SearchSpec,
+        checkpoint_path: Path,
+        *,
+        state: SavedState | None = None,
+        bind: str | None = None,
+        on_event: Callable[[ev.Event], None] | None = None,
+        exit_when_done: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.spec = spec
+        self.bind = bind or spec.cluster.bind
+        self.heartbeat_s = spec.cluster.heartbeat_s
+        self.on_event = on_event or (lambda _event: None)
+        self.exit_when_done = exit_when_done
+        self.clock = clock
+        self.search_hash = spec.config_hash()
+        self.ledger: Ledger
+        self.strategy: Strategy
+        self.ledger, self.strategy = restore_ledger(spec, state, checkpoint_path)
+        self.planned = self.strategy.planned_total()
+        self.nodes = NodeBook()
+        self.checkpointer = Checkpointer(spec, checkpoint_path, self.ledger)
+        self.state = "paused" if state is not None and state.status == "paused" else "running"
+        self.endpoint = ""  # the address actually bound (port 0 picks a free one)
+        self.ready = asyncio.Event()
+        self.dropped = 0
+        self.started = clock()
+        self._lease_ids = (f"{secrets.token_hex(3)}-{n}" for n in itertools.count(1))
+        self._lease_deadline: dict[str, float] = {}  # live leases -> when to give up on them
+        self._lease_trial: dict[str, int] = {}  # every lease issued in this run -> its trial
+        self._stop_requested = False
+        self._last_ping = 0.0
+        self._sock: zmq.Socket | None = None
+
+    # -- controls (call from the event loop's thread) -----------------------------------------
+
+    def pause(self) -> None:
+        if self.state == "running":
+            self._set_state("paused")
+            self._save_checkpoint()
+
+    def resume(self) -> None:
+        if self.state in ("paused", "finished"):
+            self._set_state("running")
+
+    def stop(self) -> None:
+        """Cancel running trials (saved back as pending), checkpoint, and return from run()."""
+        self._stop_requested = True
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop_requested
+
+    def drain(self, node_id: str, draining: bool = True) -> bool:
+        node = self.nodes.get(node_id)
+        if node is None:
+            return False
+        node.draining = draining
+        return True
+
+    def retry_failed(self) -> int:
+        retried = self.ledger.retry_failed()
+        for trial_id in retried:
+            self._emit(ev.TrialRequeued, trial_id=trial_id, reason="retry requested")
+        if retried and self.state == "finished":
+            self._set_state("running")
+        return len(retried)
+
+    def snapshot(self) -> Snapshot:
+        return take_snapshot(self)
+
+    # -- main loop -----------------------------------------------------------------------------
+
+    async def run(self) -> str:
+        """Serve until finished (if exit_when_done) or stopped; returns the final state."""
+        ctx = zmq.asyncio.Context.instance()
+        self._poller_sock = make_router(ctx, self.bind)
+        # The asyncio socket is only awaited for readiness; all sends and receives go through a
+        # plain (synchronous, non-blocking) shadow of the same socket, on this same thread, which
+        # avoids a Future per message on the hot path.
+        self._sock = zmq.Socket.shadow(self._poller_sock.underlying)
+        self.endpoint = self._sock.getsockopt_string(zmq.LAST_ENDPOINT)
+        self.ready.set()
+        self._emit(ev.SearchStateChanged, state=self.state)
+        try:
+            while not self._stop_requested:
+                if await self._poller_sock.poll(timeout=self._poll_ms()):
+                    self._drain_socket()
+                self._housekeeping()
+                self._dispatch()
+                if self._check_finished() and self.exit_when_done:
+                    break
+            if self._stop_requested:
+                self._cancel_all_leases("search stopped")
+                self._set_state("stopped")
+        except Exception as exc:  # never lose the ledger to a bug: checkpoint, then re-raise
+            log.exception("scheduler failed")
+            self._emit(ev.SchedulerError, message=f"{type(exc).__name__}: {exc}")
+            raise
+        finally:
+            self._save_checkpoint()
+            self._sock = None
+            self._poller_sock.close(linger=200)
+        return self.state
+
+    def _poll_ms(self) -> int:
+        return int(min(100.0, self.heartbeat_s * 250))
+
+    def _drain_socket(self) -> None:
+        assert self._sock is not None
+        for _ in range(MAX_MESSAGES_PER_WAKE):
+            try:
+                frames = self._sock.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            self._on_frames(frames)
+
+    def _on_frames(self, frames: list[bytes]) -> None:
+        routing_id = bytes(frames[0]) if frames else b""
+        try:
+            _, msg = parse_routed(frames)
+            self._handle(routing_id, msg)
+        except p.ProtocolError as exc:
+            self._drop(routing_id, str(exc))
+        except (KeyError, TypeError, ValueError) as exc:  # valid frame, nonsensical content
+            self._drop(routing_id, f"{type(exc).__name__}: {exc}")
+
+    def _drop(self, routing_id: bytes, reason: str) -> None:
+        self.dropped += 1
+        peer = routing_id.hex()[:16] or "?"
+        log.warning("dropped a message from peer %s: %s", peer, reason)
+        self._emit(ev.MessageDropped, peer=peer, reason=reason, total_dropped=self.dropped)
+
+    # -- inbound -------------------------------------------------------------------------------
+
+    def _handle(self, routing_id: bytes, msg: p.Message) -> None:
+        body = msg.body
+        if msg.kind == p.HELLO:
+            self._on_hello(routing_id, body)
+            return
+        node = self.nodes.get(body.get("node_id", ""))
+        if node is not None:
+            node.last_seen = self.clock()
+            if node.gone == "lost":  # it was only silent (e.g. SIGSTOP): take it back
+                node.gone, node.routing_id = None, routing_id
+                self._emit(
+                    ev.NodeJoined,
+                    node_id=node.node_id,
+                    host=node.host,
+                    slots=node.slots,
+                    rejoined=True,
+                )
+        if msg.kind == p.RESULT:
+            self._on_result(routing_id, node, body)
+        elif msg.kind == p.PROGRESS and node is not None:
+            self._on_progress(node, body)
+        elif msg.kind == p.HEARTBEAT and node is not None:
+            self._cancel_finished_leftovers(node, body["running"])
+        elif msg.kind == p.BYE and node is not None:
+            self._lose_node(node, "left", "bye", count_failure=False)
+        elif msg.kind not in (p.HEARTBEAT, p.PROGRESS, p.BYE):
+            raise p.ProtocolError(f"{msg.kind} is not a node-to-console message")
+
+    def _on_hello(self, routing_id: bytes, body: dict[str, Any]) -> None:
+        if body["protocol"] != p.PROTOCOL_VERSION:
+            self._send(
+                routing_id,
+                p.DISCONNECT,
+                {
+                    "reason": f"protocol {body['protocol']} unsupported (console speaks "
+                    f"{p.PROTOCOL_VERSION})"
+                },
+            )
+            raise p.ProtocolError(f"node {body['node_id']!r} speaks protocol {body['protocol']}")
+        if not 1 <= body["slots"] <= 1024 or not 0 <= body["prefetch"] <= 64:
+            raise p.ProtocolError("HELLO slots or prefetch out of range")
+        now = self.clock()
+        node = self.nodes.get(body["node_id"])
+        rejoined = node is not None
+        if node is None:
+            node = NodeInfo(
+                node_id=body["node_id"],
+                routing_id=routing_id,
+                host=body["host"][:100],
+                slots=body["slots"],
+                prefetch=body["prefetch"],
+                last_seen=now,
+            )
+            self.nodes.add(node)
+        node.routing_id, node.last_seen, node.gone = routing_id, now, None
+        node.slots, node.prefetch, node.versions = body["slots"], body["prefetch"], body["versions"]
+        # Leases this node no longer holds were lost while it was away: requeue them.
+        held = set(body["running"])
+        for lease_id in list(node.leases - held):
+            self._end_lease(node, lease_id, "node restarted", count_failure=True)
+        self._send(
+            routing_id,
+            p.WELCOME,
+            {
+                "protocol": p.PROTOCOL_VERSION,
+                "heartbeat_s": self.heartbeat_s,
+                "search": self.search_hash,
+            },
+        )
+        self._emit(
+            ev.NodeJoined, node_id=node.node_id, host=node.host, slots=node.slots, rejoined=rejoined
+        )
+
+    def _on_progress(self, node: NodeInfo, body: dict[str, Any]) -> None:
+        trial = self.ledger.trials.get(body["trial_id"])
+        if trial is None or trial.lease_id != body["lease_id"]:
+            return
+        trial.folds_done = body["fold"]
+        trial.fold_scores.append(float(body["score"]))
+        self._emit(
+            ev.TrialProgressed,
+            trial_id=trial.id,
+            node_id=node.node_id,
+            fold=body["fold"],
+            folds=body["folds"],
+            score=float(body["score"]),
+        )
+
+    def _on_result(self, routing_id: bytes, node: NodeInfo | None, body: dict[str, Any]) -> None:
+        lease_id, status = body["lease_id"], body["status"]
+        if status not in p.RESULT_STATUSES:
+            raise p.ProtocolError(f"unknown result status {status!r}")
+        trial = self.ledger.trials.get(body["trial_id"])
+        own_lease = node is not None and lease_id in node.leases
+        if own_lease:
+            node.leases.discard(lease_id)
+            self._lease_deadline.pop(lease_id, None)
+        if status == p.STATUS_CANCELLED:
+            if trial is not None and trial.lease_id == lease_id:
+                self.ledger.requeue(trial, count_failure=False)
+            return
+        verdict = self._verdict(trial, body, own_lease)
+        if verdict == p.ACK_RECORDED:
+            self._record(trial, node, body)
+        self._send(
+            routing_id,
+            p.ACK,
+            {"trial_id": body["trial_id"], "lease_id": lease_id, "verdict": verdict},
+        )
+
+    def _verdict(self, trial: Trial | None, body: dict[str, Any], own_lease: bool) -> str:
+        if trial is None or body["search"] != self.search_hash:
+            return p.ACK_STALE
+        if trial.is_final:
+            return p.ACK_DUPLICATE
+        if own_lease and trial.lease_id == body["lease_id"]:
+            return p.ACK_RECORDED
+        # A result from an older lease (a node that went silent, or a previous console run) still
+        # counts if it is for exactly these params: the first valid result wins.
+        if body["params"] == trial.params and body["status"] == p.STATUS_OK:
+            return p.ACK_RECORDED
+        return p.ACK_STALE
+
+    def _record(self, trial: Trial, node: NodeInfo | None, body: dict[str, Any]) -> None:
+        now, status, node_id = self.clock(), body["status"], body["node_id"]
+        other_lease = trial.lease_id if trial.lease_id != body["lease_id"] else None
+        if status == p.STATUS_OK and body["mean"] is not None:
+            if trial.status != RUNNING:
+                trial.status = RUNNING  # adopted from an old lease: count it through running
+                self.ledger.running += 1
+            is_best = self.ledger.record_ok(trial, body, now)
+            self.strategy.tell(trial.params, trial.score)
+            self.checkpointer.journal(trial)
+            if node is not None:
+                node.done += 1
+            self._emit(
+                ev.TrialScored,
+                trial_id=trial.id,
+                node_id=node_id,
+                score=trial.score,
+                std=trial.std,
+                duration_s=trial.duration_s or 0.0,
+                is_best=is_best,
+            )
+        elif status == p.STATUS_ERROR or trial.failures + 1 >= self.spec.max_attempts:
+            self._fail(trial, node, status, body["error"] or status)
+        else:  # timeout or crash: an infrastructure failure, retried
+            self.ledger.requeue(trial, count_failure=True)
+            self._emit(
+                ev.TrialFailed,
+                trial_id=trial.id,
+                node_id=node_id,
+                status=status,
+                error=body["error"] or status,
+                final=False,
+            )
+        if other_lease:
+            self._revoke(other_lease, "trial already recorded")
+
+    def _fail(self, trial: Trial, node: NodeInfo | None, status: str, error: str) -> None:
+        if status != p.STATUS_ERROR:
+            trial.failures += 1
+            error = f"{error} (gave up after {trial.failures} attempt(s))"
+        node_id = node.node_id if node is not None else trial.node
+        self.ledger.record_failure(trial, node_id, error, self.clock())
+        self.checkpointer.journal(trial)
+        if node is not None:
+            node.failed += 1
+        self._emit(
+            ev.TrialFailed,
+            trial_id=trial.id,
+            node_id=node_id,
+            status=status,
+            error=error,
+            final=True,
+        )
+
+    def _cancel_finished_leftovers(self, node: NodeInfo, running: list[Any]) -> None:
+        """A node still runs a lease we took away from it: cancel it if its trial is settled."""
+        for lease_id in running:
+            if isinstance(lease_id, str) and lease_id not in node.leases:
+                trial_id = self._lease_trial.get(lease_id)
+                if trial_id is not None and self.ledger.trials[trial_id].is_final:
+                    self._send(
+                        node.routing_id,
+                        p.CANCEL,
+                        {"lease_id": lease_id, "reason": "trial already settled"},
+                    )
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self._emit(ev.SearchStateChanged, state=state)
+
+    def _emit(self, kind: type[ev.Event], **fields: Any) -> None:
+        try:
+            self.on_event(kind(at=self.clock(), **fields))
+        except Exception:  # a broken front end must not stop the search
+            log.exception("event handler failed for %s", kind.__name__)

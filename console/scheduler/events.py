@@ -1,0 +1,93 @@
+"""Events the scheduler reports to its front ends (TUI, headless). Frozen, past tense."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base class: every event carries the scheduler's clock (time.monotonic())."""
+
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class NodeJoined(Event):
+    node_id: str
+    host: str
+    slots: int
+    rejoined: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NodeLost(Event):
+    node_id: str
+    reason: str  # "silent", "bye", "send failed", "drained"
+    requeued: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TrialDispatched(Event):
+    trial_id: int
+    node_id: str
+    attempt: int
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class TrialProgressed(Event):
+    trial_id: int
+    node_id: str
+    fold: int
+    folds: int
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class TrialScored(Event):
+    trial_id: int
+    node_id: str
+    score: float
+    std: float
+    duration_s: float
+    is_best: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TrialFailed(Event):
+    trial_id: int
+    node_id: str | None
+    status: str  # error, timeout, crash, lost
+    error: str
+    final: bool  # False: it goes back to the queue for another attempt
+
+
+@dataclass(frozen=True, slots=True)
+class TrialRequeued(Event):
+    trial_id: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchStateChanged(Event):
+    state: str  # running, paused, stopping, stopped, finished
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpointed(Event):
+    path: str
+    trials_done: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessageDropped(Event):
+    peer: str
+    reason: str
+    total_dropped: int
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerError(Event):
+    message: str

@@ -1,0 +1,88 @@
+"""A read-only picture of a running search, for front ends and tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from console.scheduler.core import Scheduler
+
+
+@dataclass(frozen=True)
+class NodeView:
+    node_id: str
+    host: str
+    state: str
+    slots: int
+    busy: int
+    done: int
+    failed: int
+    last_seen_age_s: float
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    name: str
+    strategy: str
+    state: str
+    planned: int
+    done: int
+    failed: int
+    running: int
+    pending: int
+    rate_per_s: float
+    eta_s: float | None
+    elapsed_s: float
+    best_trial: int | None
+    best_score: float | None
+    best_std: float | None
+    best_params: dict[str, Any] | None
+    best_node: str | None
+    nodes: tuple[NodeView, ...]
+    dropped_messages: int
+    checkpoint: str
+    endpoint: str
+
+
+def take_snapshot(s: Scheduler) -> Snapshot:
+    now = s.clock()
+    ledger = s.ledger
+    finished = ledger.done + ledger.failed
+    remaining = max(0, s.planned - finished)
+    rate = ledger.rate(now)
+    best = ledger.best
+    return Snapshot(
+        name=s.spec.name,
+        strategy=s.spec.strategy,
+        state=s.state,
+        planned=s.planned,
+        done=ledger.done,
+        failed=ledger.failed,
+        running=ledger.running,
+        pending=max(0, s.planned - finished - ledger.running),
+        rate_per_s=rate,
+        eta_s=remaining / rate if rate > 0 else None,
+        elapsed_s=now - s.started,
+        best_trial=best.id if best else None,
+        best_score=best.score if best else None,
+        best_std=best.std if best else None,
+        best_params=dict(best.params) if best else None,
+        best_node=best.node if best else None,
+        nodes=tuple(
+            NodeView(
+                node_id=n.node_id,
+                host=n.host,
+                state=n.state,
+                slots=n.slots,
+                busy=len(n.leases),
+                done=n.done,
+                failed=n.failed,
+                last_seen_age_s=now - n.last_seen,
+            )
+            for n in s.nodes.by_id.values()
+        ),
+        dropped_messages=s.dropped,
+        checkpoint=str(s.checkpointer.path),
+        endpoint=s.endpoint,
+    )

@@ -1,0 +1,69 @@
+"""Grid search: every combination of discrete parameter values, in a fixed order."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from console.search.space import FloatParam, Param, grid_size, grid_value
+
+
+def space_errors(space: dict[str, Param], where: str = "space") -> list[str]:
+    """Parameters a grid cannot enumerate: floats without step, and any log scale."""
+    errors = []
+    for name, param in space.items():
+        if isinstance(param, FloatParam) and param.step is None:
+            errors.append(f'{where}.{name}: grid needs `step` or `type = "choice"`')
+        elif getattr(param, "log", False):
+            # A log scale has no single obvious set of grid points, so ask for them explicitly.
+            errors.append(
+                f"{where}.{name}.log: grid does not support log = true; "
+                f'list the values with type = "choice" (e.g. values = [0.01, 0.1, 1, 10])'
+            )
+    return errors
+
+
+class GridStrategy:
+    """Walks the product of all parameter values; the last parameter in file order varies fastest.
+
+    Trial k is computed from k directly (mixed-radix digits), so nothing is materialised and a
+    grid of billions of points costs no memory.
+    """
+
+    name = "grid"
+
+    def __init__(self, space: dict[str, Param], max_trials: int | None = None) -> None:
+        problems = space_errors(space)
+        if problems:
+            raise ValueError("; ".join(problems))
+        self._names = list(space)
+        self._params = [space[name] for name in self._names]
+        self._sizes = [grid_size(param) for param in self._params]
+        full = math.prod(self._sizes)
+        self._total = full if max_trials is None else min(full, max_trials)
+        self._next = 0
+
+    def ask(self) -> dict[str, Any] | None:
+        if self._next >= self._total:
+            return None
+        params = self.params_at(self._next)
+        self._next += 1
+        return params
+
+    def tell(self, params: dict[str, Any], score: float | None) -> None:
+        """Grid search does not adapt to scores."""
+
+    def planned_total(self) -> int:
+        return self._total
+
+    def params_at(self, index: int) -> dict[str, Any]:
+        """The parameters of the index-th grid point (0-based)."""
+        digits: list[int] = []
+        for size in reversed(self._sizes):
+            index, digit = divmod(index, size)
+            digits.append(digit)
+        digits.reverse()
+        return {
+            name: grid_value(param, digit)
+            for name, param, digit in zip(self._names, self._params, digits, strict=True)
+        }

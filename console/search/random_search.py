@@ -1,0 +1,76 @@
+"""Random search: independent seeded draws from each parameter's range or choices."""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Any
+
+from console.search.space import ChoiceParam, FloatParam, IntParam, Param, grid_size, grid_value
+
+
+class RandomStrategy:
+    """Draws `max_trials` points; parameters are drawn in file order from one Random(seed).
+
+    Draws are independent, so a small discrete space can repeat a combination.
+    """
+
+    name = "random"
+
+    def __init__(self, space: dict[str, Param], seed: int, max_trials: int) -> None:
+        if max_trials <= 0:
+            raise ValueError(f"max_trials must be positive, got {max_trials}")
+        self._space = dict(space)
+        self._rng = random.Random(seed)
+        self._total = max_trials
+        self._asked = 0
+
+    def ask(self) -> dict[str, Any] | None:
+        if self._asked >= self._total:
+            return None
+        self._asked += 1
+        return {name: sample(param, self._rng) for name, param in self._space.items()}
+
+    def tell(self, params: dict[str, Any], score: float | None) -> None:
+        """Random search does not adapt to scores."""
+
+    def planned_total(self) -> int:
+        return self._total
+
+
+def sample(param: Param, rng: random.Random) -> Any:
+    """One draw of `param`: uniform (log-uniform when log) over its range, snapped to its step."""
+    if isinstance(param, ChoiceParam):
+        return param.values[rng.randrange(len(param.values))]
+    if param.step is not None and not param.log:
+        # Every grid point equally likely (snapping a uniform draw would halve the two ends).
+        return grid_value(param, rng.randrange(grid_size(param)))
+    value = _draw_int(param, rng) if isinstance(param, IntParam) else _draw_float(param, rng)
+    if param.step is not None:
+        return _snap(param, value)
+    return value
+
+
+def _draw_float(param: FloatParam | IntParam, rng: random.Random) -> float:
+    if param.log:
+        value = math.exp(rng.uniform(math.log(param.low), math.log(param.high)))
+    else:
+        value = rng.uniform(param.low, param.high)
+    # exp(log(x)) can land a hair outside the bounds.
+    return min(max(value, float(param.low)), float(param.high))
+
+
+def _draw_int(param: IntParam, rng: random.Random) -> int:
+    if not param.log:
+        return rng.randint(param.low, param.high)
+    # Log-uniform over [low, high + 1) floored: P(k) is proportional to log((k + 1) / k).
+    value = math.exp(rng.uniform(math.log(param.low), math.log(param.high + 1)))
+    return min(max(math.floor(value), param.low), param.high)
+
+
+def _snap(param: FloatParam | IntParam, value: float) -> float | int:
+    """The grid point low + k*step nearest to value, kept within [low, high]."""
+    step = param.step or 1
+    index = round((value - param.low) / step)
+    index = min(max(index, 0), grid_size(param) - 1)
+    return grid_value(param, index)

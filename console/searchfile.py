@@ -1,0 +1,381 @@
+"""Search files on disk: TOML parsing with located errors, saved state, atomic checkpoint writes."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import re
+import tempfile
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from console.search.space import NONE_TOKEN, decode_none, describe, encode_none, suggest
+from console.spec import (
+    SPEC_TABLES,
+    ClusterSpec,
+    DatasetSpec,
+    ExportSpec,
+    ModelSpec,
+    SearchSpec,
+    Section,
+    spec_from_dict,
+)
+
+STATE_STATUSES = ("pending", "running", "paused", "stopped", "finished")
+TRIAL_STATUSES = ("pending", "ok", "failed")
+TRIAL_DEFAULTS: dict[str, Any] = {
+    "id": None,
+    "params": None,
+    "status": "pending",
+    "score": None,
+    "std": None,
+    "fold_scores": [],
+    "attempts": 0,
+    "failures": 0,
+    "node": None,
+    "duration_s": None,
+    "error": None,
+    "finished_at": None,
+}
+_TOP_LEVEL = (*SPEC_TABLES, "state", "trials")
+HEADER = (
+    "# Written by zmq-hpo: reopen this file with hpo-console to resume the search.\n"
+    "# [cluster] and [export] may be edited; changing what results depend on (strategy, seed,\n"
+    "# max_trials, metric, cv, [dataset], [model], [space]) makes the saved trials unusable.\n\n"
+)
+
+
+class SearchFileError(Exception):
+    """An unusable search file; `errors` has one 'file[:line[:col]]: key: message' per problem."""
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = list(errors)
+        super().__init__(self.errors)  # args stay the list, so the error pickles faithfully
+
+    def __str__(self) -> str:
+        return "\n".join(self.errors)
+
+
+class StateMismatchError(SearchFileError):
+    """The file's [state] was saved for a different spec, so its trials do not belong to it."""
+
+
+@dataclass(frozen=True)
+class SavedState:
+    status: str
+    config_hash: str
+    saved_at: str
+    trials: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LoadedSearch:
+    path: Path
+    spec: SearchSpec
+    state: SavedState | None
+
+
+def load_search(path: str | Path) -> LoadedSearch:
+    """Read, validate and return a search file; SearchFileError lists every problem found."""
+    path = Path(path)
+    label = str(path)
+    try:
+        # Some editors start UTF-8 files with a byte-order mark, which TOML does not allow.
+        text = path.read_bytes().decode("utf-8").removeprefix("\ufeff")
+    except OSError as exc:
+        raise SearchFileError([f"{label}: cannot read: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise SearchFileError([f"{label}: not UTF-8 text (bad byte at {exc.start})"]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SearchFileError([_syntax_error(label, exc)]) from None
+    errors = [
+        f"{key}: unknown {'table' if isinstance(value, dict) else 'key'}{suggest(key, _TOP_LEVEL)}"
+        for key, value in data.items()
+        if key not in _TOP_LEVEL
+    ]
+    spec, spec_errors = spec_from_dict(data)
+    errors += spec_errors
+    state = _read_state(data, errors)
+    if errors or spec is None:
+        raise SearchFileError(_locate(label, text, errors))
+    if state is not None and state.config_hash != spec.config_hash():
+        message = (
+            f"state.config_hash: state was produced by a different spec (saved for "
+            f"{state.config_hash}, this spec is {spec.config_hash()}); restore the original "
+            "[search], [dataset], [model] and [space], or start from a file without [state]"
+        )
+        raise StateMismatchError(_locate(label, text, [message]))
+    return LoadedSearch(path=path, spec=spec, state=state)
+
+
+def save_search(path: str | Path, spec: SearchSpec, state: SavedState) -> None:
+    """Write spec and state to `path` atomically: the old file survives any failure intact."""
+    if state.config_hash != spec.config_hash():
+        raise ValueError(f"state.config_hash {state.config_hash} is not this spec's")
+    document = spec_to_toml_dict(spec)
+    document["state"] = {
+        "status": state.status,
+        "config_hash": state.config_hash,
+        "saved_at": state.saved_at,
+    }
+    if state.trials:
+        document["trials"] = [_trial_to_toml(trial) for trial in state.trials]
+    # Refuse to write what load_search would reject: a checkpoint must always reopen.
+    problems: list[str] = []
+    _read_state(document, problems)
+    if problems:
+        raise ValueError("cannot save search state: " + "; ".join(problems))
+    _write_atomically(Path(path), HEADER + tomli_w.dumps(document))
+
+
+def spec_to_toml_dict(spec: SearchSpec) -> dict[str, Any]:
+    """The spec as TOML-ready tables (None written as "None"; unset optional keys left out)."""
+    search = {
+        "name": spec.name,
+        "strategy": spec.strategy,
+        "max_trials": spec.max_trials,
+        "seed": spec.seed,
+        "metric": spec.metric,
+        "cv": spec.cv,
+        "trial_timeout_s": spec.trial_timeout_s,
+        "max_attempts": spec.max_attempts,
+    }
+    return {
+        "search": _drop_none(search),
+        "dataset": _drop_none(asdict(spec.dataset)),
+        "model": {"estimator": spec.model.estimator, "fixed": encode_none(spec.model.fixed)},
+        "space": {name: param.to_toml() for name, param in spec.space.items()},
+        "cluster": _drop_none(asdict(spec.cluster)),
+        "export": asdict(spec.export),
+    }
+
+
+def _drop_none(table: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in table.items() if value is not None}
+
+
+def _trial_to_toml(trial: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(trial) - set(TRIAL_DEFAULTS))
+    if unknown:
+        raise ValueError(f"trial {trial.get('id')!r}: unknown keys {', '.join(unknown)}")
+    if "id" not in trial or "params" not in trial:
+        raise ValueError(f"trial {trial.get('id')!r}: every trial needs an id and params")
+    row = {key: trial.get(key, default) for key, default in TRIAL_DEFAULTS.items()}
+    # Optional fields that are None are left out rather than spelled "None": clearer to read.
+    row = _drop_none(row)
+    row["params"] = encode_none(row["params"])
+    return row
+
+
+def _read_state(data: dict[str, Any], errors: list[str]) -> SavedState | None:
+    if "state" not in data:
+        if "trials" in data:
+            errors.append("trials: saved trials need a [state] table")
+        return None
+    table = data["state"]
+    if not isinstance(table, dict):
+        errors.append(f"state: expected a table, got {describe(table)}")
+        return None
+    s = Section(table, "state", errors)
+    status = s.choice("status", STATE_STATUSES)
+    config_hash = s.string("config_hash")
+    saved_at = s.string("saved_at")
+    if saved_at is not None and not _is_iso(saved_at):
+        s.error("saved_at", f"expected an ISO 8601 time, got {saved_at!r}")
+    trials = _read_trials(data.get("trials", []), errors)
+    if not s.finish() or trials is None:
+        return None
+    return SavedState(status=status, config_hash=config_hash, saved_at=saved_at, trials=trials)
+
+
+def _read_trials(raw: Any, errors: list[str]) -> list[dict[str, Any]] | None:
+    if not isinstance(raw, list):
+        errors.append(f"trials: expected [[trials]] tables, got {describe(raw)}")
+        return None
+    first_error = len(errors)
+    trials, seen = [], set()
+    for index, item in enumerate(raw):
+        trial = _read_trial(item, f"trials[{index}]", errors)
+        if trial is None:
+            continue
+        if trial["id"] in seen:
+            errors.append(f"trials[{index}].id: trial {trial['id']} appears more than once")
+        seen.add(trial["id"])
+        trials.append(trial)
+    return trials if len(errors) == first_error else None
+
+
+def _read_trial(raw: Any, where: str, errors: list[str]) -> dict[str, Any] | None:
+    if not isinstance(raw, dict):
+        errors.append(f"{where}: expected a table, got {describe(raw)}")
+        return None
+    # "None" (and a missing key) both mean None for the optional fields.
+    raw = {key: value for key, value in raw.items() if value != NONE_TOKEN or key == "params"}
+    s = Section(raw, where, errors)
+    trial = {
+        "id": s.integer("id"),
+        "params": s.table_("params"),
+        "status": s.choice("status", TRIAL_STATUSES),
+        "score": s.number("score", default=None),
+        "std": s.number("std", default=None),
+        "fold_scores": s.get("fold_scores", [], "an array of numbers", _is_number_list),
+        "attempts": s.integer("attempts", default=0),
+        "failures": s.integer("failures", default=0),
+        "node": s.string("node", default=None),
+        "duration_s": s.number("duration_s", default=None),
+        "error": s.string("error", default=None),
+        "finished_at": s.string("finished_at", default=None),
+    }
+    if trial["finished_at"] is not None and not _is_iso(trial["finished_at"]):
+        s.error("finished_at", f"expected an ISO 8601 time, got {trial['finished_at']!r}")
+    if not s.finish():
+        return None
+    trial["params"] = decode_none(trial["params"])
+    trial["fold_scores"] = [float(x) for x in trial["fold_scores"]]
+    return trial
+
+
+def _is_number_list(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(x, int | float) and not isinstance(x, bool) for x in value
+    )
+
+
+def _is_iso(text: str) -> bool:
+    try:
+        dt.datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Temp file in the same folder, fsync, os.replace, fsync the folder."""
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mode = 0o644  # mkstemp's 0600 would hide the checkpoint from other users
+    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as tmp:
+            os.fchmod(tmp.fileno(), mode)
+            tmp.write(text)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+    # The rename itself is only durable once the folder's entry is on disk.
+    with contextlib.suppress(OSError):
+        folder_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(folder_fd)
+        finally:
+            os.close(folder_fd)
+
+
+# ---- error locations -------------------------------------------------------------------------
+
+_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_HEADER_LINE = re.compile(r"\s*(\[\[?)\s*([^\[\]#]+?)\s*\]\]?\s*(#.*)?$")
+_SIMPLE_KEY = r"""(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')"""
+_KEY_LINE = re.compile(rf"\s*({_SIMPLE_KEY}(?:\s*\.\s*{_SIMPLE_KEY})*)\s*=")
+_KEY_PART = re.compile(r""""([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+)""")
+
+
+def _syntax_error(label: str, exc: tomllib.TOMLDecodeError) -> str:
+    message = str(exc)
+    at = _AT.search(message)
+    if at is None:
+        return f"{label}: syntax error: {message}"
+    return f"{label}:{at[1]}:{at[2]}: syntax error: {message[: at.start()]}"
+
+
+def _locate(label: str, text: str, errors: list[str]) -> list[str]:
+    """Prefix each 'dotted.key: message' with the file and, when found, the key's line."""
+    lines = _key_lines(text)
+    numbered = [(_line_of(error.split(": ", 1)[0], lines), error) for error in errors]
+    # Top to bottom, as the user reads the file; file-level problems (no line) first.
+    numbered.sort(key=lambda item: item[0] or 0)
+    return [f"{label}:{line}: {error}" if line else f"{label}: {error}" for line, error in numbered]
+
+
+def _line_of(key: str, lines: dict[str, int]) -> int | None:
+    """The line of `key` or, failing that, of its nearest enclosing key or table."""
+    parts = key.split(".")
+    for end in range(len(parts), 0, -1):
+        candidate = ".".join(parts[:end])
+        for name in (candidate, re.sub(r"\[\d+\]$", "", candidate)):
+            if name in lines:
+                return lines[name]
+    return None
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """Map dotted keys ('space.C', 'trials[2].score') to the line that first defines them.
+
+    A simple line scan, not a parser: good enough to point at the right place in any file that
+    tomllib already accepted.
+    """
+    lines: dict[str, int] = {}
+    arrays: dict[str, int] = {}  # array-of-tables name -> index of its latest [[entry]]
+    table = ""
+    in_multiline_string = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        toggles = (line.count('"""') + line.count("'''")) % 2 == 1
+        if in_multiline_string:
+            in_multiline_string = not toggles
+            continue
+        in_multiline_string = toggles
+        header = _HEADER_LINE.match(line)
+        if header:
+            parts = _split_key(header[2])
+            if header[1] == "[[":
+                name = ".".join(parts)
+                arrays[name] = arrays.get(name, -1) + 1
+            table = _indexed(parts, arrays)
+            lines.setdefault(table, number)
+        elif assignment := _KEY_LINE.match(line):
+            key = ".".join(_split_key(assignment[1]))
+            lines.setdefault(f"{table}.{key}" if table else key, number)
+    return lines
+
+
+def _split_key(dotted: str) -> list[str]:
+    return ["".join(groups) for groups in _KEY_PART.findall(dotted)]
+
+
+def _indexed(parts: list[str], arrays: dict[str, int]) -> str:
+    """'trials.params' -> 'trials[3].params' while inside the fourth [[trials]]."""
+    path = []
+    for end, part in enumerate(parts, start=1):
+        name = ".".join(parts[:end])
+        path.append(f"{part}[{arrays[name]}]" if name in arrays else part)
+    return ".".join(path)
+
+
+__all__ = [
+    "ClusterSpec",
+    "DatasetSpec",
+    "ExportSpec",
+    "LoadedSearch",
+    "ModelSpec",
+    "SavedState",
+    "SearchFileError",
+    "SearchSpec",
+    "StateMismatchError",
+    "load_search",
+    "save_search",
+    "spec_to_toml_dict",
+]

@@ -1,0 +1,395 @@
+"""The search spec: frozen dataclasses and their validation from a parsed TOML document."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from typing import Any
+
+from console.search.base import STRATEGY_NAMES, space_errors
+from console.search.space import Param, decode_none, describe, parse_space, suggest
+from node import estimators
+
+SKLEARN_DATASETS = ("iris", "wine", "digits", "breast_cancer", "diabetes")
+SPEC_TABLES = ("search", "dataset", "model", "space", "cluster", "export")
+_NAME = re.compile(r"[A-Za-z0-9._-]+")
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+_BIND = re.compile(r"tcp://\S+:(\d{1,5}|\*)")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+MAX_SEED = 2**32 - 1  # scikit-learn's random_state must fit in 32 bits
+_REQUIRED = object()
+
+
+class Section:
+    """Reads typed keys from one TOML table, appending 'table.key: message' errors as it goes."""
+
+    def __init__(self, table: dict[str, Any], where: str, errors: list[str]) -> None:
+        self.table, self.where, self.errors = table, where, errors
+        self._first_error = len(errors)
+        self._known: set[str] = set()
+
+    def error(self, key: str, message: str) -> None:
+        self.errors.append(f"{self.where}.{key}: {message}")
+
+    def get(self, key: str, default: Any, expected: str, ok: Callable[[Any], bool]) -> Any:
+        """The value at key if ok(value); else None and an error. Missing: default, or an error."""
+        self._known.add(key)
+        if key not in self.table:
+            if default is _REQUIRED:
+                self.error(key, f"required key is missing ({expected})")
+                return None
+            return default
+        value = self.table[key]
+        if not ok(value):
+            self.error(key, f"expected {expected}, got {describe(value)}")
+            return None
+        return value
+
+    def string(self, key: str, default: Any = _REQUIRED) -> Any:
+        return self.get(key, default, "a string", lambda v: isinstance(v, str))
+
+    def boolean(self, key: str, default: Any = _REQUIRED) -> Any:
+        return self.get(key, default, "a boolean", lambda v: isinstance(v, bool))
+
+    def table_(self, key: str, default: Any = _REQUIRED) -> Any:
+        return self.get(key, default, "a table", lambda v: isinstance(v, dict))
+
+    def choice(self, key: str, options: tuple[str, ...], default: Any = _REQUIRED) -> Any:
+        value = self.string(key, default)
+        if value is not None and value not in options:
+            listed = ", ".join(map(repr, options))
+            self.error(key, f"must be one of {listed} (got {value!r}){suggest(value, options)}")
+            return None
+        return value
+
+    def integer(
+        self, key: str, default: Any = _REQUIRED, minimum: int = 0, maximum: int = 2**63
+    ) -> Any:
+        value = self.get(key, default, "an integer", _is_int)
+        if key not in self.table or value is None:
+            return value
+        if not minimum <= value <= maximum:
+            bound = f"at least {minimum}" if value < minimum else f"at most {maximum}"
+            self.error(key, f"must be {bound} (got {value})")
+            return None
+        return value
+
+    def number(self, key: str, default: Any = _REQUIRED, positive: bool = False) -> Any:
+        value = self.get(key, default, "a number", lambda v: _is_int(v) or isinstance(v, float))
+        if key not in self.table or value is None:
+            return value
+        if positive and not 0 < value < math.inf:
+            self.error(key, f"must be a number greater than 0 (got {value})")
+            return None
+        return float(value)
+
+    def finish(self) -> bool:
+        """Report keys nobody read as unknown; True when this table had no errors."""
+        for key in self.table:
+            if key not in self._known:
+                self.error(key, f"unknown key{suggest(key, self._known)}")
+        return len(self.errors) == self._first_error
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)  # TOML booleans are not counts
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    source: str
+    target: str | None = None
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    estimator: str
+    fixed: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    bind: str = "tcp://127.0.0.1:5555"
+    local_nodes: int = 2
+    local_slots: int | None = None  # None: the console decides
+    heartbeat_s: float = 1.0
+    keys_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    bucket: str = "models"
+    auto: bool = False
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    name: str
+    strategy: str
+    max_trials: int | None
+    seed: int
+    metric: str
+    cv: int
+    trial_timeout_s: float
+    max_attempts: int
+    dataset: DatasetSpec
+    model: ModelSpec
+    space: dict[str, Param]
+    cluster: ClusterSpec = field(default_factory=ClusterSpec)
+    export: ExportSpec = field(default_factory=ExportSpec)
+
+    def dataset_ref(self) -> dict[str, Any]:
+        """What a node needs to fetch and verify the dataset."""
+        return asdict(self.dataset)
+
+    def config_hash(self) -> str:
+        """16 hex chars identifying everything that determines the results (not cluster/export)."""
+        canonical = {
+            "strategy": self.strategy,
+            "seed": self.seed,
+            "max_trials": self.max_trials,
+            "metric": self.metric,
+            "cv": self.cv,
+            "dataset": self.dataset_ref(),
+            "model": {"estimator": self.model.estimator, "fixed": self.model.fixed},
+            # A list, not a table: parameter order changes the grid order and the random draws.
+            "space": [[name, param.to_toml()] for name, param in self.space.items()],
+        }
+        text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def spec_from_dict(data: dict[str, Any]) -> tuple[SearchSpec | None, list[str]]:
+    """(spec, []) or (None, every 'dotted.key: message' error); [state] is left to the caller."""
+    errors: list[str] = []
+    parts: dict[str, Any] = {}
+    for name, reader in _READERS.items():
+        table = _table(data, name, errors, required=name not in ("cluster", "export"))
+        parts[name] = None if table is None else reader(table, errors)
+    space: dict[str, Param] = {}
+    space_table = _table(data, "space", errors, required=True)
+    if space_table is not None:
+        space, space_problems = parse_space(space_table, "space")
+        errors += space_problems + _cross_check(data, space, space_table, parts)
+    if errors or None in parts.values():
+        return None, errors
+    search = parts.pop("search")
+    return SearchSpec(space=space, **parts, **search), []
+
+
+def _cross_check(
+    data: dict[str, Any], space: dict[str, Param], space_table: dict[str, Any], parts: dict
+) -> list[str]:
+    """Checks across tables, run on the raw tables so they report alongside any other error."""
+    raw_search, raw_model = (data.get(name) for name in ("search", "model"))
+    strategy = raw_search.get("strategy", "random") if isinstance(raw_search, dict) else None
+    errors = space_errors(strategy, space) if strategy in STRATEGY_NAMES else []
+    estimator = raw_model.get("estimator") if isinstance(raw_model, dict) else None
+    if not isinstance(estimator, str):
+        return errors
+    fixed = raw_model.get("fixed", {})
+    model_errors = _check_model(estimator, fixed if isinstance(fixed, dict) else {}, space_table)
+    errors += model_errors
+    search, dataset = parts.get("search"), parts.get("dataset")
+    if search is not None and dataset is not None and not model_errors:
+        errors += _check_scoring(estimator, search["metric"], dataset.source)
+    return errors
+
+
+def _table(data: dict[str, Any], name: str, errors: list[str], *, required: bool) -> Any:
+    if name not in data:
+        if required:
+            errors.append(f"{name}: missing required table [{name}]")
+            return None
+        return {}
+    value = data[name]
+    if not isinstance(value, dict):
+        errors.append(f"{name}: expected a table, got {describe(value)}")
+        return None
+    return value
+
+
+def _read_search(table: dict[str, Any], errors: list[str]) -> dict[str, Any] | None:
+    s = Section(table, "search", errors)
+    name = s.string("name")
+    if name is not None and (not _NAME.fullmatch(name) or name in (".", "..")):
+        s.error("name", f"must be letters, digits, '.', '_' or '-' (got {name!r})")
+    strategy = s.choice("strategy", STRATEGY_NAMES, default="random")
+    max_trials = s.integer("max_trials", default=None, minimum=1)
+    if strategy == "random" and "max_trials" not in table:
+        s.error("max_trials", 'required for strategy = "random"')
+    seed = s.integer("seed", default=0, minimum=0, maximum=MAX_SEED)
+    metric = s.string("metric", default="accuracy")
+    if metric is not None and metric not in _scorer_names():
+        s.error(
+            "metric", f"unknown scikit-learn scorer {metric!r}{suggest(metric, _scorer_names())}"
+        )
+    values = {
+        "name": name,
+        "strategy": strategy,
+        "max_trials": max_trials,
+        "seed": seed,
+        "metric": metric,
+        "cv": s.integer("cv", default=5, minimum=2),
+        "trial_timeout_s": s.number("trial_timeout_s", default=600.0, positive=True),
+        "max_attempts": s.integer("max_attempts", default=3, minimum=1),
+    }
+    return values if s.finish() else None
+
+
+def _read_dataset(table: dict[str, Any], errors: list[str]) -> DatasetSpec | None:
+    s = Section(table, "dataset", errors)
+    source = s.string("source")
+    target = s.string("target", default=None)
+    sha256 = s.string("sha256", default=None)
+    is_sklearn = source is not None and source.startswith("sklearn:")
+    if source is not None:
+        problem = _source_problem(source)
+        if problem:
+            s.error("source", problem)
+    if is_sklearn:
+        # Built-in datasets carry their own target and are generated, not downloaded.
+        for key, value in (("target", target), ("sha256", sha256)):
+            if value is not None:
+                s.error(key, "only applies to file: and s3:// sources")
+    elif target is None:
+        target = "target"
+    if sha256 is not None and not _SHA256.fullmatch(sha256):
+        s.error("sha256", "must be 64 hexadecimal characters")
+    sha256 = sha256.lower() if sha256 else None
+    return DatasetSpec(source, target, sha256) if s.finish() else None
+
+
+def _source_problem(source: str) -> str | None:
+    if source.startswith("sklearn:"):
+        name = source.removeprefix("sklearn:")
+        if name not in SKLEARN_DATASETS:
+            return (
+                f"unknown scikit-learn dataset {name!r}{suggest(name, SKLEARN_DATASETS)}; "
+                f"choose from {', '.join(SKLEARN_DATASETS)}"
+            )
+        return None
+    if source.startswith("file:"):
+        path = source.removeprefix("file:")
+        return None if path.endswith(".csv") and len(path) > 4 else "expected file:PATH.csv"
+    if source.startswith("s3://"):
+        bucket, _, key = source.removeprefix("s3://").partition("/")
+        ok = bucket and key.endswith(".csv") and len(key) > 4
+        return None if ok else "expected s3://BUCKET/KEY.csv"
+    return "expected sklearn:NAME, file:PATH.csv or s3://BUCKET/KEY.csv"
+
+
+def _read_model(table: dict[str, Any], errors: list[str]) -> ModelSpec | None:
+    s = Section(table, "model", errors)
+    estimator = s.string("estimator")
+    fixed = s.table_("fixed", default={})
+    if fixed is not None:
+        fixed = decode_none(fixed)
+        for name, value in fixed.items():
+            problem = _value_problem(value)
+            if problem:
+                s.error(f"fixed.{name}", problem)
+    return ModelSpec(estimator, fixed) if s.finish() else None
+
+
+def _value_problem(value: Any) -> str | None:
+    """Why a fixed value cannot travel to a node as JSON, or None."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return None
+    if isinstance(value, list):
+        return next(filter(None, map(_value_problem, value)), None)
+    if isinstance(value, dict):
+        return next(filter(None, map(_value_problem, value.values())), None)
+    return f"expected a string, number, boolean, array or table, got {describe(value)}"
+
+
+def _read_cluster(table: dict[str, Any], errors: list[str]) -> ClusterSpec | None:
+    s = Section(table, "cluster", errors)
+    bind = s.string("bind", default=ClusterSpec.bind)
+    match = _BIND.fullmatch(bind or "")
+    # Port 0 or * asks the OS for a free port (tests use it).
+    if bind is not None and not (match and (match[1] == "*" or int(match[1]) < 65536)):
+        s.error("bind", f"expected tcp://HOST:PORT, e.g. tcp://127.0.0.1:5555 (got {bind!r})")
+    spec = ClusterSpec(
+        bind=bind,
+        local_nodes=s.integer("local_nodes", default=ClusterSpec.local_nodes, minimum=0),
+        local_slots=s.integer("local_slots", default=None, minimum=1),
+        heartbeat_s=s.number("heartbeat_s", default=ClusterSpec.heartbeat_s, positive=True),
+        keys_dir=s.string("keys_dir", default=None),
+    )
+    return spec if s.finish() else None
+
+
+def _read_export(table: dict[str, Any], errors: list[str]) -> ExportSpec | None:
+    s = Section(table, "export", errors)
+    bucket = s.string("bucket", default=ExportSpec.bucket)
+    if bucket is not None and not _BUCKET.fullmatch(bucket):
+        s.error(
+            "bucket", f"not a valid S3 bucket name: 3-63 of a-z, 0-9, '.', '-' (got {bucket!r})"
+        )
+    spec = ExportSpec(bucket=bucket, auto=s.boolean("auto", default=False))
+    return spec if s.finish() else None
+
+
+@cache
+def _scorer_names() -> tuple[str, ...]:
+    # Imported on first use: scikit-learn costs about a second to import.
+    from sklearn.metrics import get_scorer_names
+
+    return tuple(get_scorer_names())
+
+
+_READERS: dict[str, Callable[[dict[str, Any], list[str]], Any]] = {
+    "search": _read_search,
+    "dataset": _read_dataset,
+    "model": _read_model,
+    "cluster": _read_cluster,
+    "export": _read_export,
+}
+
+
+def _check_model(estimator: str, fixed: dict[str, Any], space: dict[str, Any]) -> list[str]:
+    """The estimator is allowed and every searched or fixed name is one of its parameters."""
+    try:
+        known = estimators.parameter_names(estimator)
+    except estimators.UnknownEstimatorError:
+        names = estimators.estimator_names()
+        hint = suggest(estimator, names) or f"; choose from {', '.join(names)}"
+        return [f"model.estimator: unknown estimator {estimator!r}{hint}"]
+    errors = []
+    for where, names in (("space", space), ("model.fixed", fixed)):
+        for name in names:
+            if name not in known:
+                errors.append(
+                    f"{where}.{name}: {estimator} has no parameter {name!r}{suggest(name, known)}"
+                )
+    for name in space:
+        if name in fixed:
+            errors.append(f"space.{name}: also set in model.fixed; search it or fix it, not both")
+    return errors
+
+
+# Scorers that need continuous predictions; every other scorer compares class labels or scores.
+_REGRESSION_SCORERS = ("explained_variance", "r2", "neg_max_error", "neg_mean_", "neg_median_",
+                       "neg_root_mean_", "d2_absolute_error")  # fmt: skip
+
+
+def _check_scoring(estimator: str, metric: str, source: str) -> list[str]:
+    """Catch metric/estimator/dataset mismatches that would fail every single trial."""
+    is_classifier = estimators.is_classifier_name(estimator)
+    kind = "a classifier" if is_classifier else "a regressor"
+    regression_metric = metric.startswith(_REGRESSION_SCORERS)
+    if is_classifier and source == "sklearn:diabetes":
+        return [
+            f"model.estimator: {estimator} is a classifier but diabetes is a regression dataset"
+        ]
+    if is_classifier == regression_metric:
+        hint = "accuracy or f1_macro" if is_classifier else "r2 or neg_mean_squared_error"
+        return [f"search.metric: {metric!r} does not suit {kind} like {estimator}; try {hint}"]
+    return []

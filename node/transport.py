@@ -1,0 +1,56 @@
+"""Socket helpers shared by console and node: option defaults and safe send/receive."""
+
+from __future__ import annotations
+
+import logging
+
+import zmq
+
+from node.protocol import MAX_MESSAGE_BYTES, Message, ProtocolError, decode, encode
+
+log = logging.getLogger(__name__)
+
+
+def configure(sock: zmq.Socket) -> None:
+    """Options every zmq-hpo socket gets: bounded messages, no lingering on close."""
+    # Oversized frames are refused by libzmq itself (the peer is disconnected), so a hostile peer
+    # cannot make us allocate more than this.
+    sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES + 4096)
+    sock.setsockopt(zmq.LINGER, 0)
+    # Generous queues: results and tasks are small, and dropping them silently would break delivery.
+    sock.setsockopt(zmq.SNDHWM, 100_000)
+    sock.setsockopt(zmq.RCVHWM, 100_000)
+
+
+def make_router(ctx: zmq.Context, bind: str) -> zmq.Socket:
+    """The console's ROUTER: sends to a vanished peer raise instead of vanishing silently."""
+    sock = ctx.socket(zmq.ROUTER)
+    configure(sock)
+    sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
+    sock.bind(bind)
+    return sock
+
+
+def make_dealer(ctx: zmq.Context, connect: str, identity: bytes | None = None) -> zmq.Socket:
+    """A node's DEALER connected to the console."""
+    sock = ctx.socket(zmq.DEALER)
+    configure(sock)
+    if identity is not None:
+        sock.setsockopt(zmq.IDENTITY, identity)
+    # Reconnect quickly at the TCP level; our own liveness logic handles longer outages.
+    sock.setsockopt(zmq.RECONNECT_IVL, 100)
+    sock.setsockopt(zmq.RECONNECT_IVL_MAX, 2000)
+    sock.connect(connect)
+    return sock
+
+
+def parse_routed(frames: list[bytes]) -> tuple[bytes, Message]:
+    """Split a ROUTER message into (routing id, validated message); ProtocolError if malformed."""
+    if len(frames) < 2:
+        raise ProtocolError("message without a routing id")
+    return frames[0], decode(frames[1:])
+
+
+def routed(routing_id: bytes, kind: str, body: dict) -> list[bytes]:
+    """Frames for a ROUTER send to one peer."""
+    return [routing_id, *encode(kind, body)]

@@ -1,0 +1,318 @@
+"""The node supervisor: one DEALER to the console, heartbeats, a result outbox, trial slots.
+
+Single-threaded by design (Paranoid Pirate style): one ``zmq.Poller`` watches the console socket
+and every slot's pipe, so there are no locks and the socket is only ever touched by this thread.
+Trials run in child processes (``SlotProcess``): heartbeats keep flowing while a model trains.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import signal
+import socket
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import zmq
+
+from node import protocol as p
+from node.runner import SlotProcess
+from node.transport import make_dealer
+
+log = logging.getLogger("hpo.node")
+
+LIVENESS_BEATS = 3  # the console is presumed gone after this many silent heartbeats
+
+
+@dataclass
+class NodeConfig:
+    """Everything a node needs to know; filled from flags or environment variables."""
+
+    connect: str
+    slots: int
+    node_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    heartbeat_s: float = 1.0
+    prefetch: int = 0  # tasks held beyond `slots`, to hide the round trip for very short trials
+    max_backoff_s: float = 8.0
+    parent_pid: int | None = None  # exit when this process is gone (local nodes of a console)
+
+
+def _versions() -> dict[str, str]:
+    import platform
+
+    import sklearn
+
+    return {
+        "python": platform.python_version(),
+        "sklearn": sklearn.__version__,
+        "zmq": zmq.zmq_version(),
+    }
+
+
+class NodeSupervisor:
+    """Runs the node until SIGTERM/SIGINT, a DISCONNECT, or its parent's exit."""
+
+    def __init__(self, config: NodeConfig) -> None:
+        self.cfg = config
+        self.ctx = zmq.Context.instance()
+        self.slots = [SlotProcess(i) for i in range(config.slots)]
+        self.waiting: deque[dict[str, Any]] = deque()  # tasks received, no free slot yet
+        # What each slot is running and since when; our own record, so a result can always be
+        # matched to its task even after the slot has reset itself.
+        self.running: list[dict[str, Any] | None] = [None] * config.slots
+        self.started_at: list[float] = [0.0] * config.slots
+        self.outbox: dict[str, dict[str, Any]] = {}  # lease id -> RESULT body, until ACKed
+        self.search = ""  # the console's search hash, from WELCOME
+        self.sock: zmq.Socket | None = None
+        self.welcomed = False
+        self.last_heard = 0.0
+        self.last_beat = 0.0
+        self.reconnects = 0
+        self.stop_requested = False
+        self.exit_code = 0
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self._request_stop)
+        signal.signal(signal.SIGINT, self._request_stop)
+        self._connect()
+        try:
+            while not self.stop_requested:
+                self._poll_once()
+                self._tick()
+            self._say_goodbye()
+        finally:
+            for slot in self.slots:
+                slot.close()
+            if self.sock is not None:
+                self.sock.close(linger=0)
+        return self.exit_code
+
+    def _request_stop(self, signum: int, _frame: object) -> None:
+        log.info("node %s: %s received, stopping", self.cfg.node_id, signal.Signals(signum).name)
+        self.stop_requested = True
+
+    def _connect(self) -> None:
+        if self.sock is not None:
+            self.sock.close(linger=0)
+        self.sock = make_dealer(self.ctx, self.cfg.connect)
+        self.welcomed = False
+        self.last_heard = time.monotonic()
+        self._send(
+            p.HELLO,
+            {
+                "node_id": self.cfg.node_id,
+                "protocol": p.PROTOCOL_VERSION,
+                "slots": self.cfg.slots,
+                "prefetch": self.cfg.prefetch,
+                "host": socket.gethostname(),
+                "running": self._held_leases(),
+                "versions": _versions(),
+            },
+        )
+
+    def _reconnect_after_silence(self) -> None:
+        """The console went quiet: back off (capped, jittered), then connect afresh and re-HELLO."""
+        self.reconnects += 1
+        delay = min(self.cfg.max_backoff_s, self.cfg.heartbeat_s * 2 ** min(self.reconnects, 6))
+        delay *= random.uniform(0.5, 1.0)
+        log.warning("node %s: console silent, reconnecting in %.1fs", self.cfg.node_id, delay)
+        if self.sock is not None:
+            self.sock.close(linger=0)
+            self.sock = None
+        resume_at = time.monotonic() + delay
+        while time.monotonic() < resume_at and not self.stop_requested:
+            self._poll_once(timeout_s=min(0.1, resume_at - time.monotonic()))
+            self._enforce_deadlines()
+            if self._parent_gone():
+                return
+        if not self.stop_requested:
+            self._connect()
+
+    def _say_goodbye(self) -> None:
+        """SIGTERM path: stop running trials and hand their leases back in one BYE."""
+        handed_back = [t["lease_id"] for t in self.waiting]
+        self.waiting.clear()
+        for index, task in enumerate(self.running):
+            if task is not None:
+                handed_back.append(task["lease_id"])
+                self.slots[index].kill(p.STATUS_CANCELLED, "node stopping")
+                self.running[index] = None
+        if self.sock is not None and self.welcomed:
+            self._send(p.BYE, {"node_id": self.cfg.node_id, "running": handed_back})
+            # Give the BYE a moment to leave; the console requeues on silence anyway.
+            self.sock.close(linger=1000)
+            self.sock = None
+        log.info("node %s: stopped, %d lease(s) handed back", self.cfg.node_id, len(handed_back))
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def _poll_once(self, timeout_s: float | None = None) -> None:
+        poller = zmq.Poller()
+        if self.sock is not None:
+            poller.register(self.sock, zmq.POLLIN)
+        for slot in self.slots:
+            poller.register(slot.fileno(), zmq.POLLIN)
+        wait = self.cfg.heartbeat_s / 4 if timeout_s is None else max(timeout_s, 0.0)
+        ready = dict(poller.poll(wait * 1000))
+        if self.sock is not None and self.sock in ready:
+            self._drain_socket()
+        for index, slot in enumerate(self.slots):
+            if slot.fileno() in ready:
+                for kind, body in slot.poll_events():
+                    self._on_slot_event(index, kind, body)
+        self._start_waiting()
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        self._enforce_deadlines()
+        if self._parent_gone():
+            log.info("node %s: parent process gone, exiting", self.cfg.node_id)
+            self.stop_requested = True
+            return
+        if now - self.last_heard > LIVENESS_BEATS * self.cfg.heartbeat_s:
+            self._reconnect_after_silence()
+            return
+        if self.welcomed and now - self.last_beat >= self.cfg.heartbeat_s:
+            self._send(p.HEARTBEAT, {"node_id": self.cfg.node_id, "running": self._held_leases()})
+
+    def _parent_gone(self) -> bool:
+        return self.cfg.parent_pid is not None and os.getppid() != self.cfg.parent_pid
+
+    def _drain_socket(self) -> None:
+        assert self.sock is not None
+        while True:
+            try:
+                frames = self.sock.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            try:
+                msg = p.decode(frames)
+            except p.ProtocolError as exc:
+                log.warning(
+                    "node %s: dropped a bad message from the console: %s", self.cfg.node_id, exc
+                )
+                continue
+            self.last_heard = time.monotonic()
+            self._on_message(msg)
+            if self.sock is None:
+                return
+
+    def _on_message(self, msg: p.Message) -> None:
+        body = msg.body
+        if msg.kind == p.WELCOME:
+            self.welcomed = True
+            self.reconnects = 0
+            self.search = body["search"]
+            self.cfg.heartbeat_s = float(body["heartbeat_s"])
+            for result in self.outbox.values():  # results the previous console never ACKed
+                self._send(p.RESULT, result)
+        elif msg.kind == p.TASK:
+            self.waiting.append(body)
+        elif msg.kind == p.ACK:
+            self.outbox.pop(body["lease_id"], None)
+        elif msg.kind == p.CANCEL:
+            self._cancel(body["lease_id"], body["reason"])
+        elif msg.kind == p.DISCONNECT:
+            log.info("node %s: console asked us to leave: %s", self.cfg.node_id, body["reason"])
+            self.stop_requested = True
+
+    def _cancel(self, lease_id: str, reason: str) -> None:
+        for task in list(self.waiting):
+            if task["lease_id"] == lease_id:
+                self.waiting.remove(task)
+                self._send_result(task, self._empty_result(p.STATUS_CANCELLED, reason))
+        for index, task in enumerate(self.running):
+            if task is not None and task["lease_id"] == lease_id:
+                self._finish(index, self.slots[index].kill(p.STATUS_CANCELLED, reason))
+
+    def _start_waiting(self) -> None:
+        for index, slot in enumerate(self.slots):
+            if not self.waiting:
+                return
+            if self.running[index] is None:
+                task = self.waiting.popleft()
+                slot.start(task)
+                self.running[index] = task
+                self.started_at[index] = time.monotonic()
+
+    def _enforce_deadlines(self) -> None:
+        now = time.monotonic()
+        for index, task in enumerate(self.running):
+            if task is not None and now - self.started_at[index] > task["timeout_s"]:
+                reason = f"trial exceeded its {task['timeout_s']:g}s deadline"
+                self._finish(index, self.slots[index].kill(p.STATUS_TIMEOUT, reason))
+
+    def _on_slot_event(self, index: int, kind: str, body: dict[str, Any]) -> None:
+        task = self.running[index]
+        if task is None:
+            return
+        if kind == "progress":
+            self._send(
+                p.PROGRESS,
+                {
+                    "node_id": self.cfg.node_id,
+                    "trial_id": task["trial_id"],
+                    "lease_id": task["lease_id"],
+                    **body,
+                },
+            )
+        elif kind == "result":
+            self._finish(index, body)
+
+    def _finish(self, index: int, outcome: dict[str, Any]) -> None:
+        task = self.running[index]
+        self.running[index] = None
+        if task is not None:
+            self._send_result(task, outcome)
+
+    def _send_result(self, task: dict[str, Any], outcome: dict[str, Any]) -> None:
+        result = {
+            "node_id": self.cfg.node_id,
+            "trial_id": task["trial_id"],
+            "lease_id": task["lease_id"],
+            "attempt": task["attempt"],
+            "search": task.get("search", self.search),
+            "params": task["params"],
+            "status": outcome["status"],
+            "mean": outcome.get("mean"),
+            "std": outcome.get("std"),
+            "fold_scores": outcome.get("fold_scores", []),
+            "fit_time_s": outcome.get("fit_time_s", 0.0),
+            "error": outcome.get("error"),
+        }
+        if outcome["status"] != p.STATUS_CANCELLED:
+            self.outbox[task["lease_id"]] = result  # kept until the console ACKs it
+        self._send(p.RESULT, result)
+
+    @staticmethod
+    def _empty_result(status: str, reason: str) -> dict[str, Any]:
+        return {
+            "status": status,
+            "mean": None,
+            "std": None,
+            "fold_scores": [],
+            "fit_time_s": 0.0,
+            "error": reason,
+        }
+
+    def _held_leases(self) -> list[str]:
+        """Every lease this node still answers for: running, waiting, or result not yet ACKed."""
+        held = [t["lease_id"] for t in self.waiting]
+        held += [t["lease_id"] for t in self.running if t is not None]
+        held += list(self.outbox)
+        return held
+
+    def _send(self, kind: str, body: dict[str, Any]) -> None:
+        if self.sock is None:
+            return
+        try:
+            self.sock.send_multipart(p.encode(kind, body), zmq.NOBLOCK)
+            self.last_beat = time.monotonic()
+        except zmq.Again:
+            log.warning("node %s: send queue full, dropped %s", self.cfg.node_id, kind)

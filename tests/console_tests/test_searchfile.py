@@ -1,0 +1,422 @@
+"""Tests for loading, validating and atomically saving search files."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+
+from console import searchfile
+from console.search import ChoiceParam, FloatParam, IntParam
+from console.searchfile import (
+    SavedState,
+    SearchFileError,
+    StateMismatchError,
+    load_search,
+    save_search,
+    spec_to_toml_dict,
+)
+
+FILES = Path(__file__).parent / "files"
+SAMPLE = Path(__file__).resolve().parents[2] / "sample.toml"
+
+
+def errors_of(path: Path) -> list[str]:
+    with pytest.raises(SearchFileError) as caught:
+        load_search(path)
+    assert str(caught.value) == "\n".join(caught.value.errors)
+    return caught.value.errors
+
+
+def trial(trial_id: int, **fields) -> dict:
+    row = {
+        "id": trial_id,
+        "params": {"activation": "relu", "max_fun": None},
+        "status": "pending",
+        "score": None,
+        "std": None,
+        "fold_scores": [],
+        "attempts": 0,
+        "failures": 0,
+        "node": None,
+        "duration_s": None,
+        "error": None,
+        "finished_at": None,
+    }
+    return row | fields
+
+
+def state_for(spec, trials: list[dict], status: str = "running") -> SavedState:
+    return SavedState(status, spec.config_hash(), "2025-01-02T03:04:05+00:00", trials)
+
+
+# ---- good files ------------------------------------------------------------------------------
+
+
+def test_sample_loads():
+    loaded = load_search(SAMPLE)
+    spec = loaded.spec
+    assert loaded.state is None
+    assert (spec.name, spec.strategy, spec.max_trials, spec.seed) == ("digits-svc", "random", 40, 7)
+    assert (spec.metric, spec.cv) == ("accuracy", 5)
+    assert spec.dataset_ref() == {"source": "sklearn:digits", "target": None, "sha256": None}
+    assert spec.model.estimator == "svc"
+    assert spec.model.fixed == {"kernel": "rbf"}
+    assert spec.space == {
+        "C": FloatParam(0.01, 100.0, log=True),
+        "gamma": FloatParam(1e-5, 0.1, log=True),
+    }
+    assert spec.cluster.local_nodes == 2
+    assert spec.export.bucket == "models"
+
+
+def test_defaults_fill_in_optional_keys(tmp_path):
+    path = tmp_path / "min.toml"
+    path.write_text(
+        '[search]\nname = "m"\nmax_trials = 3\n[dataset]\nsource = "s3://data/x/train.csv"\n'
+        '[model]\nestimator = "ridge"\n[space]\nalpha = { type = "float", low = 0.1, high = 1.0 }\n'
+        '[cluster]\nbind = "tcp://127.0.0.1:0"\n'
+    )
+    with pytest.raises(SearchFileError, match="'accuracy' does not suit a regressor like ridge"):
+        load_search(path)
+    path.write_text(path.read_text().replace("max_trials = 3", 'max_trials = 3\nmetric = "r2"'))
+    spec = load_search(path).spec
+    assert (spec.strategy, spec.seed, spec.cv) == ("random", 0, 5)
+    assert (spec.trial_timeout_s, spec.max_attempts) == (600.0, 3)
+    assert spec.dataset.target == "target"  # the default column for file and s3 sources
+    assert spec.model.fixed == {}
+    assert spec.cluster == searchfile.ClusterSpec(bind="tcp://127.0.0.1:0")
+    assert spec.export == searchfile.ExportSpec()
+
+
+def test_full_file_reads_every_kind_of_value():
+    spec = load_search(FILES / "full.toml").spec
+    assert spec.strategy == "grid" and spec.max_trials is None
+    assert spec.dataset.sha256 == "abcdef0123456789" * 4  # normalised to lower case
+    assert spec.model.fixed == {
+        "hidden_layer_sizes": [64, 32],
+        "early_stopping": True,
+        "random_state": None,
+    }
+    assert spec.space["max_fun"] == ChoiceParam((15000, None))
+    assert spec.space["max_iter"] == IntParam(100, 300, step=100)
+    assert spec.cluster.local_slots == 4 and spec.cluster.keys_dir == "keys"
+    assert spec.export.auto is True
+
+
+# ---- round trip ------------------------------------------------------------------------------
+
+
+def test_round_trip_is_exact(tmp_path):
+    spec = load_search(FILES / "full.toml").spec
+    spec = dataclasses.replace(
+        spec,
+        max_trials=5,
+        model=dataclasses.replace(
+            spec.model,
+            # Values are the estimator's business; any nesting must survive the trip.
+            fixed=spec.model.fixed | {"hidden_layer_sizes": [{"a": None}, [1.5, None, False]]},
+        ),
+    )
+    trials = [
+        trial(0, status="ok", score=0.1 + 0.2, std=1e-300, fold_scores=[0.5, 1 / 3, 2.0]),
+        trial(
+            1,
+            params={"activation": "tanh", "alpha": 0.0003, "max_iter": 2**40, "max_fun": None},
+            status="failed",
+            attempts=3,
+            failures=3,
+            node="host-1/7",
+            duration_s=12.25,
+            error='ValueError: bad "input"\n  at line 2\tünïcode',
+            finished_at="2025-01-02T03:04:05.123456+00:00",
+        ),
+        trial(2),
+    ]
+    path = tmp_path / "runs" / "full.toml"  # the folder does not exist yet
+    save_search(path, spec, state_for(spec, trials, status="paused"))
+    loaded = load_search(path)
+    assert loaded.path == path
+    assert loaded.spec == spec
+    assert loaded.state == state_for(spec, trials, status="paused")
+    assert loaded.state.trials[0]["score"] == 0.30000000000000004
+    assert path.read_text().startswith("# Written by zmq-hpo: reopen this file")
+    # Saving what was loaded gives the same bytes.
+    first = path.read_text()
+    save_search(path, loaded.spec, loaded.state)
+    assert path.read_text() == first
+
+
+def test_round_trip_of_sample_and_nan_score(tmp_path):
+    spec = load_search(SAMPLE).spec
+    row = trial(0, params={"C": 1.5, "gamma": 1e-05}, status="ok", score=math.nan)
+    save_search(tmp_path / "s.toml", spec, state_for(spec, [row]))
+    loaded = load_search(tmp_path / "s.toml")
+    assert loaded.spec == spec
+    assert math.isnan(loaded.state.trials[0]["score"])
+
+
+def test_spec_to_toml_dict_writes_none_as_a_string():
+    spec = load_search(FILES / "full.toml").spec
+    document = spec_to_toml_dict(spec)
+    assert document["model"]["fixed"]["random_state"] == "None"
+    assert document["space"]["max_fun"] == {"type": "choice", "values": [15000, "None"]}
+    assert "max_trials" not in document["search"]  # unset optional keys are left out
+
+
+def test_trials_missing_optional_fields_get_defaults(tmp_path):
+    spec = load_search(SAMPLE).spec
+    save_search(tmp_path / "s.toml", spec, state_for(spec, []))
+    with (tmp_path / "s.toml").open("a") as file:
+        file.write('\n[[trials]]\nid = 4\nstatus = "ok"\nscore = "None"\n[trials.params]\nC = 1\n')
+    (row,) = load_search(tmp_path / "s.toml").state.trials
+    assert row == trial(4, params={"C": 1}, status="ok")
+
+
+# ---- bad files -------------------------------------------------------------------------------
+
+
+def test_syntax_error_gives_line_and_column():
+    (error,) = errors_of(FILES / "syntax_error.toml")
+    assert error.startswith(f"{FILES / 'syntax_error.toml'}:7:10: syntax error: ")
+    assert "(at line" not in error
+
+
+def test_unknown_keys_are_named_with_suggestions():
+    name = FILES / "unknown_keys.toml"
+    assert errors_of(name) == [
+        f"{name}:3: search.max_trails: unknown key (did you mean 'max_trials'?)",
+        f"{name}:13: space.C.logg: unknown key for type 'float' (did you mean 'log'?)",
+        f"{name}:15: clustr: unknown table (did you mean 'cluster'?)",
+    ]
+
+
+def test_bad_ranges():
+    name = FILES / "bad_ranges.toml"
+    assert errors_of(name) == [
+        f"{name}:12: space.C.low: must be less than high (got low = 10.0, high = 10.0)",
+        f"{name}:13: space.gamma.low: log = true needs low > 0 (got 0.0)",
+        f"{name}:14: space.degree.step: must be greater than 0 (got 0)",
+    ]
+
+
+def test_unknown_estimator():
+    name = FILES / "unknown_estimator.toml"
+    assert errors_of(name) == [
+        f"{name}:9: model.estimator: unknown estimator 'random_forrest' "
+        "(did you mean 'random_forest'?)"
+    ]
+
+
+def test_empty_space():
+    name = FILES / "empty_space.toml"
+    assert errors_of(name) == [
+        f"{name}:11: space: is empty; define at least one parameter to search"
+    ]
+
+
+def test_unknown_parameter_names_get_suggestions():
+    name = FILES / "unknown_param.toml"
+    assert errors_of(name) == [
+        f"{name}:10: model.fixed.kernal: svc has no parameter 'kernal' (did you mean 'kernel'?)",
+        f"{name}:13: space.Cx: svc has no parameter 'Cx' (did you mean 'C'?)",
+        f"{name}:14: space.C: also set in model.fixed; search it or fix it, not both",
+    ]
+
+
+def test_wrong_types():
+    name = FILES / "wrong_types.toml"
+    errors = errors_of(name)
+    assert f"{name}:4: search.cv: expected an integer, got string '5'" in errors
+    assert f"{name}:3: search.max_trials: expected an integer, got float 10.0" in errors
+    assert f"{name}:5: search.seed: expected an integer, got boolean True" in errors
+    assert f"{name}:8: dataset.source: expected a string, got integer 42" in errors
+    assert f"{name}:12: model.fixed: expected a table, got string 'rbf'" in errors
+    assert f"{name}:15: space.C.low: expected a number, got string '0.1'" in errors
+    assert f"{name}:19: export.auto: expected a boolean, got string 'yes'" in errors
+    assert len(errors) == 9
+
+
+def test_several_errors_are_all_reported_in_file_order():
+    name = FILES / "many_errors.toml"
+    assert errors_of(name) == [
+        f"{name}:2: search.name: must be letters, digits, '.', '_' or '-' (got 'many errors')",
+        f"{name}:4: search.cv: must be at least 2 (got 1)",
+        f"{name}:7: dataset.source: expected sklearn:NAME, file:PATH.csv or s3://BUCKET/KEY.csv",
+        f'{name}:14: space.C: grid needs `step` or `type = "choice"`',
+        f"{name}:15: space.kernel.values[2]: duplicate value 'linear'",
+        f"{name}:15: space.kernel: also set in model.fixed; search it or fix it, not both",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (("", "[oops]\n"), ": oops: unknown table"),
+        (('strategy = "random"', 'strategy = "tpe"'), "search.strategy: must be one of"),
+        (("max_trials = 40", "max_trials = 0"), "search.max_trials: must be at least 1"),
+        (("max_trials = 40", ""), 'search.max_trials: required for strategy = "random"'),
+        (("seed = 7", "seed = -1"), "search.seed: must be at least 0"),
+        (('metric = "accuracy"', 'metric = "acc"'), "search.metric: unknown scikit-learn scorer"),
+        (('metric = "accuracy"', 'metric = "r2"'), "search.metric: 'r2' does not suit"),
+        (("trial_timeout_s = 600", "trial_timeout_s = 0"), "search.trial_timeout_s: must be"),
+        (('name = "digits-svc"', 'name = ".."'), "search.name: must be letters"),
+        (('source = "sklearn:digits"', 'source = "sklearn:diabetes"'), "svc is a classifier"),
+        (('source = "sklearn:digits"', 'source = "file:x.txt"'), "expected file:PATH.csv"),
+        (('source = "sklearn:digits"', 'source = "s3://b"'), "expected s3://BUCKET/KEY.csv"),
+        (('source = "sklearn:digits"', 'source = "file:x.csv"\nsha256 = "ab"'), "dataset.sha256"),
+        (("[dataset]\n", "[dataset]\nsha256 = 'x'\n"), "sha256: only applies to file: and s3"),
+        (('bind = "tcp://127.0.0.1:5555"', 'bind = "127.0.0.1:5555"'), "cluster.bind: expected"),
+        (("local_nodes = 2", "local_nodes = 2\nlocal_slots = 0"), "cluster.local_slots: must be"),
+        (("local_nodes = 2", "heartbeat_s = -1.0"), "cluster.heartbeat_s: must be a number"),
+        (('bucket = "models"', 'bucket = "My_Models"'), "export.bucket: not a valid S3 bucket"),
+        (("[model]\n", ""), "dataset.estimator: unknown key"),
+    ],
+)
+def test_each_rule_names_its_key(tmp_path, edit, expected):
+    old, new = edit
+    text = SAMPLE.read_text()
+    assert old in text
+    text = text.replace(old, new, 1) if old else text + new
+    path = tmp_path / "sample.toml"
+    path.write_text(text)
+    errors = errors_of(path)
+    assert any(expected in error for error in errors), errors
+    assert all(error.startswith(str(path)) for error in errors)
+
+
+def test_error_pickles_and_bom_is_accepted(tmp_path):
+    error = SearchFileError(["a.toml:1: search.cv: x", "a.toml:2: search.seed: y"])
+    copy = pickle.loads(pickle.dumps(error))
+    assert copy.errors == error.errors and str(copy) == str(error)
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + SAMPLE.read_bytes())
+    assert load_search(path).spec == load_search(SAMPLE).spec
+
+
+def test_missing_tables_and_files(tmp_path):
+    path = tmp_path / "only_search.toml"
+    path.write_text('[search]\nname = "x"\nmax_trials = 1\n')
+    assert errors_of(path) == [
+        f"{path}: dataset: missing required table [dataset]",
+        f"{path}: model: missing required table [model]",
+        f"{path}: space: missing required table [space]",
+    ]
+    (error,) = errors_of(tmp_path / "absent.toml")
+    assert error.startswith(f"{tmp_path / 'absent.toml'}: cannot read: ")
+
+
+def test_bad_saved_trials_are_located(tmp_path):
+    spec = load_search(SAMPLE).spec
+    path = tmp_path / "s.toml"
+    rows = [trial(0, params={"C": 1.0}), trial(1, params={"C": 2.0}), trial(2, params={})]
+    save_search(path, spec, state_for(spec, rows))
+    text = path.read_text()
+    text = text.replace('status = "pending"', 'status = "running"', 1)
+    text = text.replace("id = 0", "id = 0\nretries = 2").replace("id = 2", "id = 1")
+    path.write_text(text)
+    lines = text.splitlines()
+    located = {error.split(": ")[1]: int(error.split(":")[1]) for error in errors_of(path)}
+    assert set(located) == {"trials[0].status", "trials[0].retries", "trials[2].id"}
+    assert lines[located["trials[0].status"] - 1] == 'status = "running"'
+    assert lines[located["trials[0].retries"] - 1] == "retries = 2"
+    assert lines[located["trials[2].id"] - 1] == "id = 1"
+
+
+# ---- config hash -----------------------------------------------------------------------------
+
+
+def test_config_hash_tracks_results_not_cluster():
+    spec = load_search(SAMPLE).spec
+    digest = spec.config_hash()
+    assert len(digest) == 16 and int(digest, 16) >= 0
+    assert load_search(SAMPLE).spec.config_hash() == digest  # stable across loads
+    replace = dataclasses.replace
+    same = [
+        replace(spec, cluster=replace(spec.cluster, local_nodes=8, local_slots=3)),
+        replace(spec, export=replace(spec.export, auto=True)),
+        replace(spec, trial_timeout_s=5.0, max_attempts=9, name="other"),
+    ]
+    assert all(other.config_hash() == digest for other in same)
+    different = [
+        replace(spec, space=spec.space | {"C": FloatParam(0.01, 10.0, log=True)}),
+        replace(spec, space=dict(reversed(spec.space.items()))),  # order changes the draws
+        replace(spec, seed=8),
+        replace(spec, max_trials=41),
+        replace(spec, metric="f1_macro"),
+        replace(spec, model=replace(spec.model, fixed={"kernel": "poly"})),
+    ]
+    assert len({other.config_hash() for other in different} | {digest}) == len(different) + 1
+
+
+def test_changed_spec_refuses_saved_state(tmp_path):
+    spec = load_search(SAMPLE).spec
+    path = tmp_path / "s.toml"
+    save_search(path, spec, state_for(spec, [trial(0, params={"C": 1.0, "gamma": 0.01})]))
+    # Changing how many local nodes run is fine on resume...
+    path.write_text(path.read_text().replace("local_nodes = 2", "local_nodes = 5"))
+    assert load_search(path).spec.cluster.local_nodes == 5
+    # ...changing the space is not: the saved trials belong to another search.
+    path.write_text(path.read_text().replace("high = 100.0", "high = 10.0"))
+    with pytest.raises(StateMismatchError) as caught:
+        load_search(path)
+    (error,) = caught.value.errors
+    assert "state.config_hash: state was produced by a different spec" in error
+    assert error.startswith(f"{path}:")
+    with pytest.raises(ValueError, match="is not this spec's"):
+        save_search(path, spec, SavedState("running", "0" * 16, "2025-01-01T00:00:00", []))
+
+
+# ---- atomic save -----------------------------------------------------------------------------
+
+
+def saved_sample(tmp_path) -> tuple[Path, object, bytes]:
+    spec = load_search(SAMPLE).spec
+    path = tmp_path / "run.toml"
+    save_search(path, spec, state_for(spec, [trial(0, params={"C": 1.0, "gamma": 0.01})]))
+    return path, spec, path.read_bytes()
+
+
+def test_unencodable_value_leaves_old_file_and_no_temp_file(tmp_path):
+    path, spec, before = saved_sample(tmp_path)
+    bad = trial(1, params={"C": object(), "gamma": 0.01})
+    with pytest.raises(TypeError):
+        save_search(path, spec, state_for(spec, [bad]))
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["run.toml"]
+
+
+def test_invalid_state_is_refused_before_writing(tmp_path):
+    path, spec, before = saved_sample(tmp_path)
+    with pytest.raises(ValueError, match=r"trials\[0\]\.status"):
+        save_search(path, spec, state_for(spec, [trial(0, status="running")]))
+    with pytest.raises(ValueError, match="unknown keys"):
+        save_search(path, spec, state_for(spec, [trial(0) | {"lease_id": "x"}]))
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("failing", ["fsync", "replace"])
+def test_failed_write_leaves_old_file_and_no_temp_file(tmp_path, monkeypatch, failing):
+    path, spec, before = saved_sample(tmp_path)
+
+    def boom(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(searchfile.os, failing, boom)
+    with pytest.raises(OSError, match="No space left"):
+        save_search(path, spec, state_for(spec, [trial(0, params={"C": 2.0, "gamma": 0.01})]))
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["run.toml"]
+
+
+def test_save_keeps_file_mode(tmp_path):
+    path, spec, _ = saved_sample(tmp_path)
+    assert path.stat().st_mode & 0o777 == 0o644
+    path.chmod(0o600)
+    save_search(path, spec, state_for(spec, []))
+    assert path.stat().st_mode & 0o777 == 0o600

@@ -1,0 +1,79 @@
+"""A hostile peer on the console's port: every bad frame is dropped and counted."""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+import socket
+from pathlib import Path
+
+import pytest
+import zmq
+
+from console.scheduler import events as ev
+from node import protocol as p
+from tests.conftest import NodeProcs, Recorder, make_scheduler, wait_for, write_search
+
+pytestmark = pytest.mark.timeout(120)
+
+BAD_MESSAGES: list[list[bytes]] = [
+    [b"garbage"],  # one frame
+    [b"\x00\xff" * 50, b"", b""],  # wrong magic
+    [p.MAGIC, b"RESULT"],  # truncated
+    [p.MAGIC, b"RESULT", b'{"node_id": "x", "trial_id": 0'],  # truncated JSON
+    [p.MAGIC, b"HELLO", b"[1, 2, 3]"],  # not an object
+    [p.MAGIC, b"HELLO", b'{"node_id": "x"}'],  # missing fields
+    [p.MAGIC, b"NOPE", b"{}"],  # unknown type
+    [p.MAGIC, b"TASK", b"{}"],  # a console-to-node type
+    [p.MAGIC, b"RESULT", pickle.dumps({"trial_id": 0})],  # pickle, never unpickled
+    [pickle.dumps(["HPO1", "RESULT", {}])],
+    [
+        p.MAGIC,
+        b"HELLO",
+        b'{"node_id": "x", "protocol": 1, "slots": true, "prefetch": 0, '
+        b'"host": "h", "running": [], "versions": {}}',
+    ],  # bool as int
+    [p.MAGIC, b"HEARTBEAT", b'{"node_id": "", "running": []}'],  # empty id
+    [p.MAGIC, b"PROGRESS", ("{" + '"a":1,' * 200_000 + '"b":1}').encode()],  # > 1 MiB
+]
+
+
+def test_garbage_truncated_oversized_and_pickle_frames_are_dropped(
+    tmp_path: Path, nodes: NodeProcs
+) -> None:
+    search = write_search(
+        tmp_path,
+        strategy="random",
+        max_trials=12,
+        space='seconds = { type = "float", low = 0.05, high = 0.1 }',
+    )
+    recorder = Recorder()
+
+    async def scenario():
+        scheduler = make_scheduler(search, tmp_path / "runs" / "t.toml", recorder)
+        task = asyncio.create_task(scheduler.run())
+        await wait_for(scheduler.ready.is_set, 10, "scheduler bound")
+        nodes.start(scheduler.endpoint, "good", slots=2)
+        ctx = zmq.Context.instance()
+        hostile = ctx.socket(zmq.DEALER)
+        hostile.setsockopt(zmq.LINGER, 0)
+        hostile.connect(scheduler.endpoint)
+        for frames in BAD_MESSAGES:
+            hostile.send_multipart(frames)
+        # Raw bytes that are not even ZMTP: the connection is refused at the transport level.
+        host, port = scheduler.endpoint.removeprefix("tcp://").rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=5) as raw:
+            raw.sendall(b"GET / HTTP/1.1\r\n\r\n" + bytes(range(256)))
+        expected_drops = len(BAD_MESSAGES) - 1  # the oversized one never gets past libzmq
+        await wait_for(
+            lambda: scheduler.dropped >= expected_drops, 20, "every bad frame dropped", task
+        )
+        result = await asyncio.wait_for(task, 60)
+        hostile.close()
+        return result, scheduler.dropped
+
+    state, dropped = asyncio.run(scenario())
+    assert state == "finished"
+    assert dropped >= len(BAD_MESSAGES) - 1
+    assert recorder.scored_counts() == {i: 1 for i in range(12)}
+    assert len(recorder.of(ev.MessageDropped)) == dropped
