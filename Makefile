@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/hpo-console sample.toml --headless
+	$(BIN)/hpo-console sample.toml --fresh
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -13,9 +13,10 @@ log = logging.getLogger(__name__)
 
 def configure(sock: zmq.Socket) -> None:
     """Options every zmq-hpo socket gets: bounded messages, no lingering on close."""
-    # Oversized frames are refused by libzmq itself (the peer is disconnected), so a hostile peer
-    # cannot make us allocate more than this.
-    sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES + 4096)
+    # Two limits: frames up to 4 MiB reach the decoder, which drops (and counts) anything over
+    # MAX_MESSAGE_BYTES; beyond that libzmq itself cuts the peer off, so a hostile peer can never
+    # make us allocate more than this.
+    sock.setsockopt(zmq.MAXMSGSIZE, 4 * MAX_MESSAGE_BYTES)
     sock.setsockopt(zmq.LINGER, 0)
     # Generous queues: results and tasks are small, and dropping them silently would break delivery.
     sock.setsockopt(zmq.SNDHWM, 100_000)
