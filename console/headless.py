@@ -13,6 +13,7 @@ from console.scheduler import events as ev
 from console.scheduler.core import Scheduler
 from console.scheduler.snapshot import Snapshot
 from console.searchfile import SavedState, SearchSpec
+from node.transport import BindError
 
 STATUS_EVERY_TTY_S = 0.25
 STATUS_EVERY_LOG_S = 5.0
@@ -159,6 +160,9 @@ def _on_interrupt(scheduler: Scheduler, reporter: HeadlessReporter) -> None:
 
 def _report_crash(reporter: HeadlessReporter, task: asyncio.Task[str]) -> int:
     exc = task.exception()
+    if isinstance(exc, BindError):  # a setup problem, not a crash: say what to change
+        print(f"hpo-console: {exc}", file=sys.stderr)
+        return 2
     reporter.say(f"hpo-console: the search stopped on an error: {type(exc).__name__}: {exc}")
     return 1
 

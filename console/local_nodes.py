@@ -28,9 +28,12 @@ def default_slots(local_nodes: int) -> int:
 class LocalNodes:
     """Starts, stops and reaps `hpo-node` child processes named local-1, local-2, ..."""
 
-    def __init__(self, endpoint: str, slots: int, heartbeat_s: float, log_dir: Path) -> None:
+    def __init__(
+        self, endpoint: str, slots: int, heartbeat_s: float, log_dir: Path, prefetch: int = 0
+    ) -> None:
         self.connect = connect_address(endpoint)
         self.slots = slots
+        self.prefetch = prefetch
         self.heartbeat_s = heartbeat_s
         self.log_dir = log_dir
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -56,6 +59,8 @@ class LocalNodes:
             node_id,
             "--heartbeat",
             str(self.heartbeat_s),
+            "--prefetch",
+            str(self.prefetch),
             "--parent-pid",
             str(os.getpid()),
         ]

@@ -106,6 +106,23 @@ SCHEMAS: dict[str, dict[str, tuple[type, ...] | type]] = {
 
 MAX_ID_LENGTH = 128
 
+# Each item of HELLO/HEARTBEAT `running`: a lease the node still works on, with what a console
+# needs to adopt it after a restart (same search, same trial, same params).
+HELD_LEASE_FIELDS = ("lease_id", "trial_id", "attempt", "search", "params")
+HELD_LEASE_TYPES = (str, int, int, str, dict)
+
+
+def held_leases(items: list[Any]) -> dict[str, dict[str, Any]]:
+    """The well-formed items of a `running` list, by lease id; malformed ones are skipped."""
+    held: dict[str, dict[str, Any]] = {}
+    for item in items:
+        if isinstance(item, dict) and all(
+            isinstance(item.get(key), kind) and not isinstance(item.get(key), bool)
+            for key, kind in zip(HELD_LEASE_FIELDS, HELD_LEASE_TYPES, strict=True)
+        ):
+            held[item["lease_id"]] = item
+    return held
+
 
 class ProtocolError(ValueError):
     """An inbound message failed validation; the message is dropped."""

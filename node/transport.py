@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import zmq
 
@@ -23,13 +24,34 @@ def configure(sock: zmq.Socket) -> None:
     sock.setsockopt(zmq.RCVHWM, 100_000)
 
 
-def make_router(ctx: zmq.Context, bind: str) -> zmq.Socket:
-    """The console's ROUTER: sends to a vanished peer raise instead of vanishing silently."""
+class BindError(RuntimeError):
+    """The console cannot listen where it was told to."""
+
+
+def make_router(ctx: zmq.Context, bind: str, retry_s: float = 1.0) -> zmq.Socket:
+    """The console's ROUTER: sends to a vanished peer raise instead of vanishing silently.
+
+    libzmq releases a closed socket's port in its I/O thread, a moment after close(); a console
+    restarted in the same process retries briefly rather than failing on its own ghost.
+    """
     sock = ctx.socket(zmq.ROUTER)
     configure(sock)
     sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
-    sock.bind(bind)
-    return sock
+    deadline = time.monotonic() + retry_s
+    while True:
+        try:
+            sock.bind(bind)
+            return sock
+        except zmq.ZMQError as exc:
+            if exc.errno != zmq.EADDRINUSE or time.monotonic() > deadline:
+                sock.close(linger=0)
+                hint = (
+                    " (is another console running? choose another with --bind)"
+                    if exc.errno == zmq.EADDRINUSE
+                    else ""
+                )
+                raise BindError(f"cannot listen on {bind}: {exc.strerror}{hint}") from None
+            time.sleep(0.05)
 
 
 def make_dealer(ctx: zmq.Context, connect: str, identity: bytes | None = None) -> zmq.Socket:

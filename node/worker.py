@@ -111,7 +111,7 @@ class NodeSupervisor:
                 "slots": self.cfg.slots,
                 "prefetch": self.cfg.prefetch,
                 "host": socket.gethostname(),
-                "running": self._held_leases(),
+                "running": self._busy_leases() + [_held(r) for r in self.outbox.values()],
                 "versions": _versions(),
             },
         )
@@ -136,11 +136,10 @@ class NodeSupervisor:
 
     def _say_goodbye(self) -> None:
         """SIGTERM path: stop running trials and hand their leases back in one BYE."""
-        handed_back = [t["lease_id"] for t in self.waiting]
+        handed_back = self._busy_leases()
         self.waiting.clear()
         for index, task in enumerate(self.running):
             if task is not None:
-                handed_back.append(task["lease_id"])
                 self.slots[index].kill(p.STATUS_CANCELLED, "node stopping")
                 self.running[index] = None
         if self.sock is not None and self.welcomed:
@@ -179,7 +178,7 @@ class NodeSupervisor:
             self._reconnect_after_silence()
             return
         if self.welcomed and now - self.last_beat >= self.cfg.heartbeat_s:
-            self._send(p.HEARTBEAT, {"node_id": self.cfg.node_id, "running": self._held_leases()})
+            self._send(p.HEARTBEAT, {"node_id": self.cfg.node_id, "running": self._busy_leases()})
 
     def _parent_gone(self) -> bool:
         return self.cfg.parent_pid is not None and os.getppid() != self.cfg.parent_pid
@@ -230,6 +229,9 @@ class NodeSupervisor:
         for index, task in enumerate(self.running):
             if task is not None and task["lease_id"] == lease_id:
                 self._finish(index, self.slots[index].kill(p.STATUS_CANCELLED, reason))
+                log.info(
+                    "node %s: trial %s cancelled (%s)", self.cfg.node_id, task["trial_id"], reason
+                )
 
     def _start_waiting(self) -> None:
         for index, slot in enumerate(self.slots):
@@ -301,12 +303,16 @@ class NodeSupervisor:
             "error": reason,
         }
 
-    def _held_leases(self) -> list[str]:
-        """Every lease this node still answers for: running, waiting, or result not yet ACKed."""
-        held = [t["lease_id"] for t in self.waiting]
-        held += [t["lease_id"] for t in self.running if t is not None]
-        held += list(self.outbox)
-        return held
+    def _busy_leases(self) -> list[dict[str, Any]]:
+        """Leases occupying this node: running or waiting for a slot.
+
+        HELLO adds the outbox (results not yet ACKed), so a new console keeps those leases until
+        the resent results arrive. HEARTBEAT leaves it out: a result already on its way would
+        otherwise be counted as busy until the next beat.
+        """
+        busy = [_held(t) for t in self.waiting]
+        busy += [_held(t) for t in self.running if t is not None]
+        return busy
 
     def _send(self, kind: str, body: dict[str, Any]) -> None:
         if self.sock is None:
@@ -316,3 +322,8 @@ class NodeSupervisor:
             self.last_beat = time.monotonic()
         except zmq.Again:
             log.warning("node %s: send queue full, dropped %s", self.cfg.node_id, kind)
+
+
+def _held(task_or_result: dict[str, Any]) -> dict[str, Any]:
+    """How a lease is reported in HELLO/HEARTBEAT: enough for a console to adopt it."""
+    return {key: task_or_result[key] for key in p.HELD_LEASE_FIELDS}

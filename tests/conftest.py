@@ -162,3 +162,38 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for: {what}")
         time.sleep(0.05)
+
+
+async def start_search(
+    search_file: Path,
+    checkpoint: Path,
+    recorder: Recorder,
+    nodes: NodeProcs,
+    node_ids: tuple[str, ...] = ("n1",),
+    slots: int = 1,
+) -> tuple[Scheduler, asyncio.Task[str]]:
+    """A scheduler running in this event loop, bound, with real nodes started against it."""
+    scheduler = make_scheduler(search_file, checkpoint, recorder)
+    task = asyncio.create_task(scheduler.run())
+    await wait_for(scheduler.ready.is_set, 10, "scheduler bound", task)
+    for node_id in node_ids:
+        nodes.start(scheduler.endpoint, node_id, slots=slots)
+    return scheduler, task
+
+
+def run_to_end(
+    search_file: Path,
+    checkpoint: Path,
+    recorder: Recorder,
+    nodes: NodeProcs,
+    node_ids: tuple[str, ...] = ("n1",),
+    slots: int = 1,
+    timeout: float = 60,
+) -> str:
+    """Run a whole search with real nodes; returns the scheduler's final state."""
+
+    async def scenario() -> str:
+        _, task = await start_search(search_file, checkpoint, recorder, nodes, node_ids, slots)
+        return await asyncio.wait_for(task, timeout)
+
+    return asyncio.run(scenario())

@@ -22,8 +22,9 @@ import zmq.asyncio
 
 from console.scheduler import events as ev
 from console.scheduler.checkpoint import Checkpointer, restore_ledger
+from console.scheduler.collector import Collector
 from console.scheduler.dispatch import LeaseKeeping
-from console.scheduler.ledger import RUNNING, Ledger, Trial
+from console.scheduler.ledger import Ledger
 from console.scheduler.nodes import NodeBook, NodeInfo
 from console.scheduler.snapshot import Snapshot, take_snapshot
 from console.search.base import Strategy
@@ -37,7 +38,7 @@ LIVENESS_BEATS = 3  # a node is lost after this many heartbeats of silence
 MAX_MESSAGES_PER_WAKE = 1000  # keep timers honest under a flood
 
 
-class Scheduler(LeaseKeeping):
+class Scheduler(Collector, LeaseKeeping):
     """Runs one search. Create it anywhere; `run()` must be awaited inside the event loop."""
 
     def __init__(
@@ -199,7 +200,7 @@ class Scheduler(LeaseKeeping):
         elif msg.kind == p.PROGRESS and node is not None:
             self._on_progress(node, body)
         elif msg.kind == p.HEARTBEAT and node is not None:
-            self._cancel_finished_leftovers(node, body["running"])
+            self._reconcile_running(node, p.held_leases(body["running"]))
         elif msg.kind == p.BYE and node is not None:
             self._lose_node(node, "left", "bye", count_failure=False)
         elif msg.kind not in (p.HEARTBEAT, p.PROGRESS, p.BYE):
@@ -234,8 +235,8 @@ class Scheduler(LeaseKeeping):
         node.routing_id, node.last_seen, node.gone = routing_id, now, None
         node.slots, node.prefetch, node.versions = body["slots"], body["prefetch"], body["versions"]
         # Leases this node no longer holds were lost while it was away: requeue them.
-        held = set(body["running"])
-        for lease_id in list(node.leases - held):
+        held = p.held_leases(body["running"])
+        for lease_id in list(node.leases - held.keys()):
             self._end_lease(node, lease_id, "node restarted", count_failure=True)
         self._send(
             routing_id,
@@ -249,122 +250,7 @@ class Scheduler(LeaseKeeping):
         self._emit(
             ev.NodeJoined, node_id=node.node_id, host=node.host, slots=node.slots, rejoined=rejoined
         )
-
-    def _on_progress(self, node: NodeInfo, body: dict[str, Any]) -> None:
-        trial = self.ledger.trials.get(body["trial_id"])
-        if trial is None or trial.lease_id != body["lease_id"]:
-            return
-        trial.folds_done = body["fold"]
-        trial.fold_scores.append(float(body["score"]))
-        self._emit(
-            ev.TrialProgressed,
-            trial_id=trial.id,
-            node_id=node.node_id,
-            fold=body["fold"],
-            folds=body["folds"],
-            score=float(body["score"]),
-        )
-
-    def _on_result(self, routing_id: bytes, node: NodeInfo | None, body: dict[str, Any]) -> None:
-        lease_id, status = body["lease_id"], body["status"]
-        if status not in p.RESULT_STATUSES:
-            raise p.ProtocolError(f"unknown result status {status!r}")
-        trial = self.ledger.trials.get(body["trial_id"])
-        own_lease = node is not None and lease_id in node.leases
-        if own_lease:
-            node.leases.discard(lease_id)
-            self._lease_deadline.pop(lease_id, None)
-        if status == p.STATUS_CANCELLED:
-            if trial is not None and trial.lease_id == lease_id:
-                self.ledger.requeue(trial, count_failure=False)
-            return
-        verdict = self._verdict(trial, body, own_lease)
-        if verdict == p.ACK_RECORDED:
-            self._record(trial, node, body)
-        self._send(
-            routing_id,
-            p.ACK,
-            {"trial_id": body["trial_id"], "lease_id": lease_id, "verdict": verdict},
-        )
-
-    def _verdict(self, trial: Trial | None, body: dict[str, Any], own_lease: bool) -> str:
-        if trial is None or body["search"] != self.search_hash:
-            return p.ACK_STALE
-        if trial.is_final:
-            return p.ACK_DUPLICATE
-        if own_lease and trial.lease_id == body["lease_id"]:
-            return p.ACK_RECORDED
-        # A result from an older lease (a node that went silent, or a previous console run) still
-        # counts if it is for exactly these params: the first valid result wins.
-        if body["params"] == trial.params and body["status"] == p.STATUS_OK:
-            return p.ACK_RECORDED
-        return p.ACK_STALE
-
-    def _record(self, trial: Trial, node: NodeInfo | None, body: dict[str, Any]) -> None:
-        now, status, node_id = self.clock(), body["status"], body["node_id"]
-        other_lease = trial.lease_id if trial.lease_id != body["lease_id"] else None
-        if status == p.STATUS_OK and body["mean"] is not None:
-            if trial.status != RUNNING:
-                trial.status = RUNNING  # adopted from an old lease: count it through running
-                self.ledger.running += 1
-            is_best = self.ledger.record_ok(trial, body, now)
-            self.strategy.tell(trial.params, trial.score)
-            self.checkpointer.journal(trial)
-            if node is not None:
-                node.done += 1
-            self._emit(
-                ev.TrialScored,
-                trial_id=trial.id,
-                node_id=node_id,
-                score=trial.score,
-                std=trial.std,
-                duration_s=trial.duration_s or 0.0,
-                is_best=is_best,
-            )
-        elif status == p.STATUS_ERROR or trial.failures + 1 >= self.spec.max_attempts:
-            self._fail(trial, node, status, body["error"] or status)
-        else:  # timeout or crash: an infrastructure failure, retried
-            self.ledger.requeue(trial, count_failure=True)
-            self._emit(
-                ev.TrialFailed,
-                trial_id=trial.id,
-                node_id=node_id,
-                status=status,
-                error=body["error"] or status,
-                final=False,
-            )
-        if other_lease:
-            self._revoke(other_lease, "trial already recorded")
-
-    def _fail(self, trial: Trial, node: NodeInfo | None, status: str, error: str) -> None:
-        if status != p.STATUS_ERROR:
-            trial.failures += 1
-            error = f"{error} (gave up after {trial.failures} attempt(s))"
-        node_id = node.node_id if node is not None else trial.node
-        self.ledger.record_failure(trial, node_id, error, self.clock())
-        self.checkpointer.journal(trial)
-        if node is not None:
-            node.failed += 1
-        self._emit(
-            ev.TrialFailed,
-            trial_id=trial.id,
-            node_id=node_id,
-            status=status,
-            error=error,
-            final=True,
-        )
-
-    def _cancel_finished_leftovers(self, node: NodeInfo, running: list[Any]) -> None:
-        """A node still runs a lease we took away from it: cancel it if its trial is settled."""
-        for lease_id in running:
-            if isinstance(lease_id, str) and lease_id not in node.leases:
-                trial_id = self._lease_trial.get(lease_id)
-                if trial_id is not None and self.ledger.trials[trial_id].is_final:
-                    self._send(
-                        node.routing_id,
-                        p.CANCEL,
-                        {"lease_id": lease_id, "reason": "trial already settled"},
-                    )
+        self._reconcile_running(node, held)
 
     def _set_state(self, state: str) -> None:
         if state != self.state:

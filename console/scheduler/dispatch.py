@@ -45,7 +45,7 @@ class LeaseKeeping:
                     "lease_id": lease_id,
                     "timeout_s": self.spec.trial_timeout_s,
                     "estimator": self.spec.model.estimator,
-                    "params": {**self.spec.model.fixed, **trial.params},
+                    "params": self._task_params(trial),
                     "cv": self.spec.cv,
                     "metric": self.spec.metric,
                     "seed": self.spec.seed,
@@ -56,19 +56,38 @@ class LeaseKeeping:
                     self.ledger.queue.appendleft(trial.id)
                     self._lose_node(node, LOST, "send failed", count_failure=True)
                     break
-                self.ledger.mark_running(trial, lease_id, node.node_id, now)
-                node.leases.add(lease_id)
-                self._lease_trial[lease_id] = trial.id
-                self._lease_deadline[lease_id] = (
-                    now + self.spec.trial_timeout_s + DEADLINE_GRACE_BEATS * self.heartbeat_s
-                )
-                self._emit(
-                    ev.TrialDispatched,
-                    trial_id=trial.id,
-                    node_id=node.node_id,
-                    attempt=trial.attempts,
-                    params=trial.params,
-                )
+                self._take_lease(node, trial, lease_id, now)
+
+    def _adopt(self: Scheduler, node: NodeInfo, trial: Trial, lease_id: str, attempt: int) -> None:
+        """Make a lease a node already works on (from an earlier console run) one of ours."""
+        self._take_lease(node, trial, lease_id, self.clock(), adopted_attempt=attempt)
+
+    def _take_lease(
+        self: Scheduler,
+        node: NodeInfo,
+        trial: Trial,
+        lease_id: str,
+        now: float,
+        adopted_attempt: int = 0,
+    ) -> None:
+        self.ledger.mark_running(trial, lease_id, node.node_id, now, adopted_attempt)
+        node.leases.add(lease_id)
+        self._lease_trial[lease_id] = trial.id
+        self._lease_deadline[lease_id] = (
+            now + self.spec.trial_timeout_s + DEADLINE_GRACE_BEATS * self.heartbeat_s
+        )
+        self._emit(
+            ev.TrialDispatched,
+            trial_id=trial.id,
+            node_id=node.node_id,
+            attempt=trial.attempts,
+            params=trial.params,
+            adopted=bool(adopted_attempt),
+        )
+
+    def _task_params(self: Scheduler, trial: Trial) -> dict[str, Any]:
+        """What a node is sent: the fixed params plus the trial's own."""
+        return {**self.spec.model.fixed, **trial.params}
 
     def _next_trial(self: Scheduler) -> Trial | None:
         trial = self.ledger.next_pending()

@@ -34,6 +34,7 @@ class TrialDispatched(Event):
     node_id: str
     attempt: int
     params: dict[str, Any]
+    adopted: bool = False  # already running on that node (e.g. across a console restart)
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,9 +116,14 @@ class Ledger:
                 return trial
         return None
 
-    def mark_running(self, trial: Trial, lease_id: str, node_id: str, now: float) -> None:
+    def mark_running(
+        self, trial: Trial, lease_id: str, node_id: str, now: float, adopted_attempt: int = 0
+    ) -> None:
+        """A lease starts; `adopted_attempt` is set when a node already runs it (no new attempt)."""
         trial.status, trial.lease_id, trial.node = RUNNING, lease_id, node_id
-        trial.attempts += 1
+        trial.attempts = (
+            max(trial.attempts, adopted_attempt) if adopted_attempt else trial.attempts + 1
+        )
         trial.folds_done, trial.fold_scores, trial.started_at = 0, [], now
         self.running += 1
 

@@ -23,6 +23,10 @@ class NodeInfo:
     prefetch: int
     last_seen: float
     leases: set[str] = field(default_factory=set)
+    # Leases the node reports working on that this console did not give it, or took back (a
+    # previous console run, or a lease expired while the node was stopped). They still occupy its
+    # slots, so they count against its credit until their results arrive.
+    foreign: set[str] = field(default_factory=set)
     draining: bool = False
     gone: str | None = None  # LOST or LEFT once it is no longer with us
     done: int = 0
@@ -38,7 +42,7 @@ class NodeInfo:
         """Credit: how many more tasks this node may be sent now."""
         if self.gone or self.draining:
             return 0
-        return max(0, self.capacity - len(self.leases))
+        return max(0, self.capacity - len(self.leases) - len(self.foreign))
 
     @property
     def state(self) -> str:

@@ -134,3 +134,19 @@ def _children_of(console_pid: int) -> list[str]:
     """Local node processes started by that console (they carry its pid)."""
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     return [line for line in ps.splitlines() if f"--parent-pid {console_pid}" in line]
+
+
+def test_address_in_use_is_a_clear_error(tmp_path: Path) -> None:
+    import zmq
+
+    blocker = zmq.Context.instance().socket(zmq.ROUTER)
+    port = blocker.bind_to_random_port("tcp://127.0.0.1")
+    try:
+        search = write_search(tmp_path, name="busy")
+        result = _run(str(search), "--headless", "--bind", f"tcp://127.0.0.1:{port}", cwd=tmp_path)
+    finally:
+        blocker.close(linger=0)
+    assert result.returncode == 2
+    assert f"cannot listen on tcp://127.0.0.1:{port}" in result.stderr
+    assert "--bind" in result.stderr
+    assert not (tmp_path / "runs").exists()  # nothing written

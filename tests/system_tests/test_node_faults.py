@@ -97,6 +97,8 @@ def test_sigstop_then_sigcont_counts_nothing_twice(tmp_path: Path, nodes: NodePr
         return checkpoint
 
     checkpoint = asyncio.run(scenario())
+    # The node came back after SIGCONT and was taken back, under the same name.
+    assert any(e.node_id == "victim" and e.rejoined for e in recorder.of(ev.NodeJoined))
     rows = _final_rows(checkpoint)
     assert sorted(rows) == list(range(6))
     assert all(row["status"] == "ok" for row in rows.values())

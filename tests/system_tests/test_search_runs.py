@@ -13,7 +13,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from console.scheduler import events as ev
 from console.searchfile import load_search
-from tests.conftest import NodeProcs, Recorder, make_scheduler, wait_for, write_search
+from tests.conftest import NodeProcs, Recorder, run_to_end, start_search, wait_for, write_search
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -32,15 +32,8 @@ def test_two_nodes_thirty_trials_each_recorded_once_and_best_matches_sklearn(
     checkpoint = tmp_path / "runs" / "t.toml"
     recorder = Recorder()
 
-    async def scenario() -> str:
-        scheduler = make_scheduler(search, checkpoint, recorder)
-        task = asyncio.create_task(scheduler.run())
-        await wait_for(scheduler.ready.is_set, 10, "scheduler bound")
-        nodes.start(scheduler.endpoint, "n1")
-        nodes.start(scheduler.endpoint, "n2")
-        return await asyncio.wait_for(task, 90)
-
-    assert asyncio.run(scenario()) == "finished"
+    state = run_to_end(search, checkpoint, recorder, nodes, ("n1", "n2"), timeout=90)
+    assert state == "finished"
     assert recorder.scored_counts() == {i: 1 for i in range(30)}
     assert {e.node_id for e in recorder.of(ev.TrialScored)} == {"n1", "n2"}
 
@@ -80,14 +73,8 @@ def test_estimator_error_fails_once_with_its_message_and_search_completes(
     checkpoint = tmp_path / "runs" / "t.toml"
     recorder = Recorder()
 
-    async def scenario() -> str:
-        scheduler = make_scheduler(search, checkpoint, recorder)
-        task = asyncio.create_task(scheduler.run())
-        await wait_for(scheduler.ready.is_set, 10, "scheduler bound")
-        nodes.start(scheduler.endpoint, "n1", slots=2)
-        return await asyncio.wait_for(task, 60)
-
-    assert asyncio.run(scenario()) == "finished"
+    state = run_to_end(search, checkpoint, recorder, nodes, ("n1",), slots=2, timeout=60)
+    assert state == "finished"
     failures = recorder.of(ev.TrialFailed)
     assert [(f.trial_id, f.status, f.final) for f in failures] == [(1, "error", True)]
     assert "no-such-solver" in failures[0].error
@@ -108,14 +95,8 @@ def test_trial_over_deadline_is_killed_retried_then_failed(
     checkpoint = tmp_path / "runs" / "t.toml"
     recorder = Recorder()
 
-    async def scenario() -> str:
-        scheduler = make_scheduler(search, checkpoint, recorder)
-        task = asyncio.create_task(scheduler.run())
-        await wait_for(scheduler.ready.is_set, 10, "scheduler bound")
-        nodes.start(scheduler.endpoint, "n1", slots=2)
-        return await asyncio.wait_for(task, 60)
-
-    assert asyncio.run(scenario()) == "finished"
+    state = run_to_end(search, checkpoint, recorder, nodes, ("n1",), slots=2, timeout=60)
+    assert state == "finished"
     timeouts = [(f.trial_id, f.status, f.final) for f in recorder.of(ev.TrialFailed)]
     assert timeouts == [(1, "timeout", False), (1, "timeout", True)]
     rows = {t["id"]: t for t in load_search(checkpoint).state.trials}
@@ -137,10 +118,7 @@ def test_pause_stops_dispatch_running_trials_finish_and_resume_completes(
     recorder = Recorder()
 
     async def scenario() -> str:
-        scheduler = make_scheduler(search, checkpoint, recorder)
-        task = asyncio.create_task(scheduler.run())
-        await wait_for(scheduler.ready.is_set, 10, "scheduler bound")
-        nodes.start(scheduler.endpoint, "n1", slots=2)
+        scheduler, task = await start_search(search, checkpoint, recorder, nodes, ("n1",), slots=2)
         await wait_for(
             lambda: len(recorder.of(ev.TrialDispatched)) >= 2, 30, "first dispatch", task
         )
