@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import os
-import re
-import tempfile
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -14,6 +10,7 @@ from typing import Any
 
 import tomli_w
 
+from console.atomicfile import write_atomically
 from console.search.space import NONE_TOKEN, decode_none, describe, encode_none, suggest
 from console.spec import (
     SPEC_TABLES,
@@ -22,9 +19,9 @@ from console.spec import (
     ExportSpec,
     ModelSpec,
     SearchSpec,
-    Section,
     spec_from_dict,
 )
+from console.tomlcheck import Section, locate, syntax_error
 
 STATE_STATUSES = ("pending", "running", "paused", "stopped", "finished")
 TRIAL_STATUSES = ("pending", "ok", "failed")
@@ -94,7 +91,7 @@ def load_search(path: str | Path) -> LoadedSearch:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SearchFileError([_syntax_error(label, exc)]) from None
+        raise SearchFileError([syntax_error(label, exc)]) from None
     errors = [
         f"{key}: unknown {'table' if isinstance(value, dict) else 'key'}{suggest(key, _TOP_LEVEL)}"
         for key, value in data.items()
@@ -104,14 +101,14 @@ def load_search(path: str | Path) -> LoadedSearch:
     errors += spec_errors
     state = _read_state(data, errors)
     if errors or spec is None:
-        raise SearchFileError(_locate(label, text, errors))
+        raise SearchFileError(locate(label, text, errors))
     if state is not None and state.config_hash != spec.config_hash():
         message = (
             f"state.config_hash: state was produced by a different spec (saved for "
             f"{state.config_hash}, this spec is {spec.config_hash()}); restore the original "
             "[search], [dataset], [model] and [space], or start from a file without [state]"
         )
-        raise StateMismatchError(_locate(label, text, [message]))
+        raise StateMismatchError(locate(label, text, [message]))
     return LoadedSearch(path=path, spec=spec, state=state)
 
 
@@ -132,7 +129,7 @@ def save_search(path: str | Path, spec: SearchSpec, state: SavedState) -> None:
     _read_state(document, problems)
     if problems:
         raise ValueError("cannot save search state: " + "; ".join(problems))
-    _write_atomically(Path(path), HEADER + tomli_w.dumps(document))
+    write_atomically(Path(path), HEADER + tomli_w.dumps(document))
 
 
 def spec_to_toml_dict(spec: SearchSpec) -> dict[str, Any]:
@@ -254,115 +251,6 @@ def _is_iso(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Temp file in the same folder, fsync, os.replace, fsync the folder."""
-    folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        mode = path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        mode = 0o644  # mkstemp's 0600 would hide the checkpoint from other users
-    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as tmp:
-            os.fchmod(tmp.fileno(), mode)
-            tmp.write(text)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
-    # The rename itself is only durable once the folder's entry is on disk.
-    with contextlib.suppress(OSError):
-        folder_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(folder_fd)
-        finally:
-            os.close(folder_fd)
-
-
-# ---- error locations -------------------------------------------------------------------------
-
-_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
-_HEADER_LINE = re.compile(r"\s*(\[\[?)\s*([^\[\]#]+?)\s*\]\]?\s*(#.*)?$")
-_SIMPLE_KEY = r"""(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')"""
-_KEY_LINE = re.compile(rf"\s*({_SIMPLE_KEY}(?:\s*\.\s*{_SIMPLE_KEY})*)\s*=")
-_KEY_PART = re.compile(r""""([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+)""")
-
-
-def _syntax_error(label: str, exc: tomllib.TOMLDecodeError) -> str:
-    message = str(exc)
-    at = _AT.search(message)
-    if at is None:
-        return f"{label}: syntax error: {message}"
-    return f"{label}:{at[1]}:{at[2]}: syntax error: {message[: at.start()]}"
-
-
-def _locate(label: str, text: str, errors: list[str]) -> list[str]:
-    """Prefix each 'dotted.key: message' with the file and, when found, the key's line."""
-    lines = _key_lines(text)
-    numbered = [(_line_of(error.split(": ", 1)[0], lines), error) for error in errors]
-    # Top to bottom, as the user reads the file; file-level problems (no line) first.
-    numbered.sort(key=lambda item: item[0] or 0)
-    return [f"{label}:{line}: {error}" if line else f"{label}: {error}" for line, error in numbered]
-
-
-def _line_of(key: str, lines: dict[str, int]) -> int | None:
-    """The line of `key` or, failing that, of its nearest enclosing key or table."""
-    parts = key.split(".")
-    for end in range(len(parts), 0, -1):
-        candidate = ".".join(parts[:end])
-        for name in (candidate, re.sub(r"\[\d+\]$", "", candidate)):
-            if name in lines:
-                return lines[name]
-    return None
-
-
-def _key_lines(text: str) -> dict[str, int]:
-    """Map dotted keys ('space.C', 'trials[2].score') to the line that first defines them.
-
-    A simple line scan, not a parser: good enough to point at the right place in any file that
-    tomllib already accepted.
-    """
-    lines: dict[str, int] = {}
-    arrays: dict[str, int] = {}  # array-of-tables name -> index of its latest [[entry]]
-    table = ""
-    in_multiline_string = False
-    for number, line in enumerate(text.splitlines(), start=1):
-        toggles = (line.count('"""') + line.count("'''")) % 2 == 1
-        if in_multiline_string:
-            in_multiline_string = not toggles
-            continue
-        in_multiline_string = toggles
-        header = _HEADER_LINE.match(line)
-        if header:
-            parts = _split_key(header[2])
-            if header[1] == "[[":
-                name = ".".join(parts)
-                arrays[name] = arrays.get(name, -1) + 1
-            table = _indexed(parts, arrays)
-            lines.setdefault(table, number)
-        elif assignment := _KEY_LINE.match(line):
-            key = ".".join(_split_key(assignment[1]))
-            lines.setdefault(f"{table}.{key}" if table else key, number)
-    return lines
-
-
-def _split_key(dotted: str) -> list[str]:
-    return ["".join(groups) for groups in _KEY_PART.findall(dotted)]
-
-
-def _indexed(parts: list[str], arrays: dict[str, int]) -> str:
-    """'trials.params' -> 'trials[3].params' while inside the fourth [[trials]]."""
-    path = []
-    for end, part in enumerate(parts, start=1):
-        name = ".".join(parts[:end])
-        path.append(f"{part}[{arrays[name]}]" if name in arrays else part)
-    return ".".join(path)
 
 
 __all__ = [

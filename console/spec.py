@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -13,6 +12,7 @@ from typing import Any
 
 from console.search.base import STRATEGY_NAMES, space_errors
 from console.search.space import Param, decode_none, describe, parse_space, suggest
+from console.tomlcheck import Section
 from node import estimators
 
 SKLEARN_DATASETS = ("iris", "wine", "digits", "breast_cancer", "diabetes")
@@ -22,82 +22,6 @@ _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 _BIND = re.compile(r"tcp://\S+:(\d{1,5}|\*)")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 MAX_SEED = 2**32 - 1  # scikit-learn's random_state must fit in 32 bits
-_REQUIRED = object()
-
-
-class Section:
-    """Reads typed keys from one TOML table, appending 'table.key: message' errors as it goes."""
-
-    def __init__(self, table: dict[str, Any], where: str, errors: list[str]) -> None:
-        self.table, self.where, self.errors = table, where, errors
-        self._first_error = len(errors)
-        self._known: set[str] = set()
-
-    def error(self, key: str, message: str) -> None:
-        self.errors.append(f"{self.where}.{key}: {message}")
-
-    def get(self, key: str, default: Any, expected: str, ok: Callable[[Any], bool]) -> Any:
-        """The value at key if ok(value); else None and an error. Missing: default, or an error."""
-        self._known.add(key)
-        if key not in self.table:
-            if default is _REQUIRED:
-                self.error(key, f"required key is missing ({expected})")
-                return None
-            return default
-        value = self.table[key]
-        if not ok(value):
-            self.error(key, f"expected {expected}, got {describe(value)}")
-            return None
-        return value
-
-    def string(self, key: str, default: Any = _REQUIRED) -> Any:
-        return self.get(key, default, "a string", lambda v: isinstance(v, str))
-
-    def boolean(self, key: str, default: Any = _REQUIRED) -> Any:
-        return self.get(key, default, "a boolean", lambda v: isinstance(v, bool))
-
-    def table_(self, key: str, default: Any = _REQUIRED) -> Any:
-        return self.get(key, default, "a table", lambda v: isinstance(v, dict))
-
-    def choice(self, key: str, options: tuple[str, ...], default: Any = _REQUIRED) -> Any:
-        value = self.string(key, default)
-        if value is not None and value not in options:
-            listed = ", ".join(map(repr, options))
-            self.error(key, f"must be one of {listed} (got {value!r}){suggest(value, options)}")
-            return None
-        return value
-
-    def integer(
-        self, key: str, default: Any = _REQUIRED, minimum: int = 0, maximum: int = 2**63
-    ) -> Any:
-        value = self.get(key, default, "an integer", _is_int)
-        if key not in self.table or value is None:
-            return value
-        if not minimum <= value <= maximum:
-            bound = f"at least {minimum}" if value < minimum else f"at most {maximum}"
-            self.error(key, f"must be {bound} (got {value})")
-            return None
-        return value
-
-    def number(self, key: str, default: Any = _REQUIRED, positive: bool = False) -> Any:
-        value = self.get(key, default, "a number", lambda v: _is_int(v) or isinstance(v, float))
-        if key not in self.table or value is None:
-            return value
-        if positive and not 0 < value < math.inf:
-            self.error(key, f"must be a number greater than 0 (got {value})")
-            return None
-        return float(value)
-
-    def finish(self) -> bool:
-        """Report keys nobody read as unknown; True when this table had no errors."""
-        for key in self.table:
-            if key not in self._known:
-                self.error(key, f"unknown key{suggest(key, self._known)}")
-        return len(self.errors) == self._first_error
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)  # TOML booleans are not counts
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from console import searchfile
+from console import atomicfile, searchfile
 from console.search import ChoiceParam, FloatParam, IntParam
 from console.searchfile import (
     SavedState,
@@ -22,7 +22,10 @@ from console.searchfile import (
 )
 
 FILES = Path(__file__).parent / "files"
-SAMPLE = Path(__file__).resolve().parents[2] / "sample.toml"
+# The project's sample.toml is checked on its own; the other tests use a fixed copy of an SVC
+# search, so they do not change whenever the sample does.
+PROJECT_SAMPLE = Path(__file__).resolve().parents[2] / "sample.toml"
+SAMPLE = Path(__file__).resolve().parent / "files" / "svc_digits.toml"
 
 
 def errors_of(path: Path) -> list[str]:
@@ -57,18 +60,25 @@ def state_for(spec, trials: list[dict], status: str = "running") -> SavedState:
 # ---- good files ------------------------------------------------------------------------------
 
 
-def test_sample_loads():
-    loaded = load_search(SAMPLE)
+def test_project_sample_loads():
+    loaded = load_search(PROJECT_SAMPLE)
     spec = loaded.spec
     assert loaded.state is None
-    assert (spec.name, spec.strategy, spec.max_trials, spec.seed) == ("digits-svc", "random", 40, 7)
+    assert (spec.name, spec.strategy, spec.max_trials, spec.seed) == (
+        "digits-forest",
+        "random",
+        40,
+        7,
+    )
     assert (spec.metric, spec.cv) == ("accuracy", 5)
     assert spec.dataset_ref() == {"source": "sklearn:digits", "target": None, "sha256": None}
-    assert spec.model.estimator == "svc"
-    assert spec.model.fixed == {"kernel": "rbf"}
+    assert spec.model.estimator == "random_forest"
+    assert spec.model.fixed == {"n_jobs": 1}
     assert spec.space == {
-        "C": FloatParam(0.01, 100.0, log=True),
-        "gamma": FloatParam(1e-5, 0.1, log=True),
+        "n_estimators": IntParam(50, 400, log=True),
+        "max_depth": ChoiceParam((None, 8, 16, 32)),
+        "min_samples_split": IntParam(2, 10),
+        "max_features": ChoiceParam(("sqrt", "log2", 0.5)),
     }
     assert spec.cluster.local_nodes == 2
     assert spec.export.bucket == "models"
@@ -406,7 +416,7 @@ def test_failed_write_leaves_old_file_and_no_temp_file(tmp_path, monkeypatch, fa
     def boom(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(searchfile.os, failing, boom)
+    monkeypatch.setattr(atomicfile.os, failing, boom)
     with pytest.raises(OSError, match="No space left"):
         save_search(path, spec, state_for(spec, [trial(0, params={"C": 2.0, "gamma": 0.01})]))
     monkeypatch.undo()

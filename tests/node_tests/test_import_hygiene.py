@@ -13,7 +13,7 @@ from tests.conftest import REPO
 @pytest.mark.parametrize(
     "modules",
     [
-        "node, node.__main__, node.worker, node.runner, node.protocol, node.transport",
+        "node, node.__main__, node.worker, node.runner, node.trial, node.protocol, node.transport",
         "console.scheduler.core, console.headless, console.searchfile, console.search.base",
     ],
 )

@@ -19,7 +19,8 @@ from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
 
 from node.datasets import load_dataset
 from node.estimators import build_estimator
-from node.runner import MAX_ERROR_CHARS, SlotProcess, _describe_exit, run_trial
+from node.runner import SlotProcess, _describe_exit
+from node.trial import MAX_ERROR_CHARS, run_trial
 
 IRIS = {"source": "sklearn:iris", "target": None, "sha256": None}
 DIABETES = {"source": "sklearn:diabetes", "target": None, "sha256": None}
