@@ -70,8 +70,8 @@ class HeadlessReporter:
 def describe(event: ev.Event) -> str | None:
     """One log line for the events worth a line; None for the high-rate ones."""
     match event:
-        case ev.NodeJoined(node_id=n, host=h, slots=s, rejoined=r):
-            return f"node {n} ({h}, {s} slot(s)) {'rejoined' if r else 'joined'}"
+        case ev.NodeJoined(node_id=n, host=h, address=a, slots=s, rejoined=r):
+            return f"node {n} ({h} at {a}, {s} slot(s)) {'rejoined' if r else 'joined'}"
         case ev.NodeLost(node_id=n, reason=why, requeued=ids):
             return (
                 f"node {n} gone ({why}); requeued trials {list(ids)}"

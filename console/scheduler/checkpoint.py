@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 from console.scheduler.journal import Journal, journal_path_for
@@ -11,6 +12,9 @@ from console.search.base import Strategy, make_strategy
 from console.searchfile import SavedState, SearchSpec, save_search
 
 CHECKPOINT_EVERY_S = 2.0  # results are already durable in the journal; this bounds replay work
+# A big search's checkpoint takes a while to write (10,000 trials: ~0.35 s) and blocks the loop;
+# spacing checkpoints at least this many save-durations apart caps that at ~5% of the time.
+SAVE_COST_FACTOR = 20
 
 
 class Checkpointer:
@@ -24,6 +28,7 @@ class Checkpointer:
         self._hash = spec.config_hash()
         self._dirty = True  # the first checkpoint is written as soon as the search starts
         self._last_save = float("-inf")
+        self._interval = CHECKPOINT_EVERY_S
 
     def journal(self, trial: Trial) -> None:
         """Make a final outcome durable (before the node gets its ACK)."""
@@ -34,12 +39,13 @@ class Checkpointer:
         self._dirty = True
 
     def due(self, now: float) -> bool:
-        if self._dirty and now - self._last_save >= CHECKPOINT_EVERY_S:
+        if self._dirty and now - self._last_save >= self._interval:
             self._last_save = now
             return True
         return False
 
     def save(self, status: str) -> None:
+        started = time.perf_counter()
         saved_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         rows = [trial.to_row() for trial in self.ledger.trials.values()]
         self._journal.sync()
@@ -47,6 +53,8 @@ class Checkpointer:
         # Only now is everything in the journal also in the checkpoint.
         self._journal.reset()
         self._dirty = False
+        took = time.perf_counter() - started
+        self._interval = max(CHECKPOINT_EVERY_S, SAVE_COST_FACTOR * took)
 
 
 def restore_ledger(

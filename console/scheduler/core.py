@@ -76,6 +76,7 @@ class Scheduler(Collector, LeaseKeeping):
         self._stop_requested = False
         self._last_ping = 0.0
         self._sock: zmq.Socket | None = None
+        self._peer_frame: zmq.Frame | None = None  # first frame of the message being handled
 
     # -- controls (call from the event loop's thread) -----------------------------------------
 
@@ -155,24 +156,34 @@ class Scheduler(Collector, LeaseKeeping):
         assert self._sock is not None
         for _ in range(MAX_MESSAGES_PER_WAKE):
             try:
-                frames = self._sock.recv_multipart(zmq.NOBLOCK)
+                # Frames (not bytes) so a bad message can be traced to its sender's address.
+                frames = self._sock.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
                 return
             self._on_frames(frames)
 
-    def _on_frames(self, frames: list[bytes]) -> None:
-        routing_id = bytes(frames[0]) if frames else b""
+    def _on_frames(self, frames: list[zmq.Frame]) -> None:
+        self._peer_frame = frames[0]
+        data = [frame.bytes for frame in frames]
         try:
-            _, msg = parse_routed(frames)
+            routing_id, msg = parse_routed(data)
             self._handle(routing_id, msg)
         except p.ProtocolError as exc:
-            self._drop(routing_id, str(exc))
+            self._drop(str(exc))
         except (KeyError, TypeError, ValueError) as exc:  # valid frame, nonsensical content
-            self._drop(routing_id, f"{type(exc).__name__}: {exc}")
+            self._drop(f"{type(exc).__name__}: {exc}")
 
-    def _drop(self, routing_id: bytes, reason: str) -> None:
+    def _peer_address(self) -> str:
+        """The IP address of the peer whose message is being handled."""
+        try:
+            return self._peer_frame.get("Peer-Address")  # type: ignore[union-attr]
+        except (AttributeError, zmq.ZMQError):
+            return "unknown address"
+
+    def _drop(self, reason: str) -> None:
         self.dropped += 1
-        peer = routing_id.hex()[:16] or "?"
+        routing_id = self._peer_frame.bytes if self._peer_frame is not None else b""
+        peer = f"{self._peer_address()} (routing id {routing_id.hex()[:10] or '-'})"
         log.warning("dropped a message from peer %s: %s", peer, reason)
         self._emit(ev.MessageDropped, peer=peer, reason=reason, total_dropped=self.dropped)
 
@@ -192,6 +203,7 @@ class Scheduler(Collector, LeaseKeeping):
                     ev.NodeJoined,
                     node_id=node.node_id,
                     host=node.host,
+                    address=node.address,
                     slots=node.slots,
                     rejoined=True,
                 )
@@ -233,6 +245,7 @@ class Scheduler(Collector, LeaseKeeping):
             )
             self.nodes.add(node)
         node.routing_id, node.last_seen, node.gone = routing_id, now, None
+        node.address = self._peer_address()
         node.slots, node.prefetch, node.versions = body["slots"], body["prefetch"], body["versions"]
         # Leases this node no longer holds were lost while it was away: requeue them.
         held = p.held_leases(body["running"])
@@ -248,7 +261,12 @@ class Scheduler(Collector, LeaseKeeping):
             },
         )
         self._emit(
-            ev.NodeJoined, node_id=node.node_id, host=node.host, slots=node.slots, rejoined=rejoined
+            ev.NodeJoined,
+            node_id=node.node_id,
+            host=node.host,
+            address=node.address,
+            slots=node.slots,
+            rejoined=rejoined,
         )
         self._reconcile_running(node, held)
 

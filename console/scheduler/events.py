@@ -16,7 +16,8 @@ class Event:
 @dataclass(frozen=True, slots=True)
 class NodeJoined(Event):
     node_id: str
-    host: str
+    host: str  # the host name the node reports
+    address: str  # the IP address it connected from
     slots: int
     rejoined: bool
 

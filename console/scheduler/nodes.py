@@ -32,6 +32,7 @@ class NodeInfo:
     done: int = 0
     failed: int = 0
     versions: dict[str, str] = field(default_factory=dict)
+    address: str = ""  # IP address it last connected from
 
     @property
     def capacity(self) -> int:
