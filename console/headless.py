@@ -113,8 +113,10 @@ async def run_headless(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, _on_interrupt, scheduler, reporter)
+    finished = scheduler.ledger.done + scheduler.ledger.failed
+    resumed = f" ({finished} already finished, resuming)" if finished else ""
     reporter.say(
-        f"search {spec.name!r}: {scheduler.planned} trials, listening on "
+        f"search {spec.name!r}: {scheduler.planned} trials{resumed}, listening on "
         f"{scheduler.endpoint}, checkpoint {checkpoint}"
     )
     nodes = LocalNodes(
