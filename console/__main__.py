@@ -10,6 +10,7 @@ from pathlib import Path
 
 from console.local_nodes import default_slots
 from console.searchfile import LoadedSearch, SearchFileError, load_search
+from node import package_version
 
 EXIT_BAD_INPUT = 2
 
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start over even if the checkpoint file already holds this search",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     parser.add_argument("--log-level", default="WARNING", help="log level for diagnostics")
     return parser
 

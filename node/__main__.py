@@ -10,6 +10,8 @@ import logging
 import os
 import sys
 
+from node import package_version
+
 
 def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(name, default)
@@ -49,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="extra tasks to hold beyond --slots, for very short trials (default 0)",
     )
     parser.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     parser.add_argument(
         "--log-level",
         default=_env("HPO_LOG_LEVEL", "INFO"),

@@ -19,6 +19,7 @@ from typing import Any
 
 import zmq
 
+from node import package_version
 from node import protocol as p
 from node.runner import SlotProcess
 from node.transport import make_dealer
@@ -47,6 +48,7 @@ def _versions() -> dict[str, str]:
     import sklearn
 
     return {
+        "zmq_hpo": package_version(),
         "python": platform.python_version(),
         "sklearn": sklearn.__version__,
         "zmq": zmq.zmq_version(),
