@@ -1,0 +1,76 @@
+"""`python -m bench [dispatch|workloads|all] [--quick]`: run the benchmarks and print a summary."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import time
+
+from bench import dispatch, workloads
+from bench.common import format_table, machine_header, say
+
+
+def _load() -> str:
+    try:
+        one, five, _ = os.getloadavg()
+    except OSError:
+        return "load average unknown"
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min)"
+
+
+def _summary(
+    dispatch_result: dispatch.DispatchResult | None,
+    workload_results: list[workloads.WorkloadResult],
+) -> str:
+    rows: list[list[str]] = []
+    if dispatch_result is not None:
+        raw = dispatch_result.raw_1
+        rows.append(["raw ROUTER/DEALER loop", f"{raw:,.0f} round trips/s", "baseline", ""])
+        for prefetch, rate in sorted(dispatch_result.real.items()):
+            met = rate >= dispatch.GOAL_TRIALS_PER_S and rate / raw >= dispatch.GOAL_SHARE_OF_RAW
+            rows.append(
+                [
+                    f"dispatch, prefetch {prefetch}",
+                    f"{rate:,.0f} trials/s",
+                    f"{rate / raw:.0%} of raw",
+                    f">= 2,000/s and >= 25%: {'met' if met else 'MISSED'}",
+                ]
+            )
+    for result in workload_results:
+        ratio = result.zmq_s / result.ideal_s
+        rows.append(
+            [
+                result.name,
+                f"zmq-hpo {ratio:.2f}x ideal",
+                f"GridSearchCV {result.gridsearch_s / result.ideal_s:.2f}x",
+                f"<= {result.goal:.2f}x: {'met' if ratio <= result.goal else 'MISSED'}"
+                + ("" if result.agree else "; best MISMATCH"),
+            ]
+        )
+    return format_table(["benchmark", "result", "against", "goal"], rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("which", nargs="?", default="all", choices=("dispatch", "workloads", "all"))
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    say(
+        f"zmq-hpo benchmarks, {dt.datetime.now().isoformat(timespec='seconds')}"
+        f"{' (--quick: sizes too small to judge the goals)' if args.quick else ''}"
+    )
+    say(machine_header())
+    say(f"at start: {_load()}")
+    say()
+    dispatch_result = dispatch.run(args.quick) if args.which in ("dispatch", "all") else None
+    workload_results = workloads.run(args.quick) if args.which in ("workloads", "all") else []
+    say("== summary ==")
+    say(_summary(dispatch_result, workload_results))
+    say(f"total {time.perf_counter() - started:.0f} s; at end: {_load()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
