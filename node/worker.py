@@ -214,6 +214,10 @@ class NodeSupervisor:
             for result in self.outbox.values():  # results the previous console never ACKed
                 self._send(p.RESULT, result)
         elif msg.kind == p.TASK:
+            acks = body.get("acks")  # ACKs riding on the task
+            for lease_id in acks if isinstance(acks, list) else ():
+                if isinstance(lease_id, str):
+                    self.outbox.pop(lease_id, None)
             self.waiting.append(body)
         elif msg.kind == p.ACK:
             self.outbox.pop(body["lease_id"], None)

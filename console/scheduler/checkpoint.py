@@ -31,9 +31,13 @@ class Checkpointer:
         self._interval = CHECKPOINT_EVERY_S
 
     def journal(self, trial: Trial) -> None:
-        """Make a final outcome durable (before the node gets its ACK)."""
+        """Queue a final outcome for the journal; `flush_journal()` before ACKing it."""
         self._journal.append({"search": self._hash, **trial.to_row()})
         self._dirty = True
+
+    def flush_journal(self) -> None:
+        """Hand appended outcomes to the OS: from here a killed console cannot lose them."""
+        self._journal.flush()
 
     def mark_dirty(self) -> None:
         self._dirty = True

@@ -56,11 +56,18 @@ class Collector:
         verdict = self._verdict(trial, body, own_lease)
         if verdict == p.ACK_RECORDED:
             self._record(trial, node, body)
-        self._send(
-            routing_id,
-            p.ACK,
-            {"trial_id": body["trial_id"], "lease_id": lease_id, "verdict": verdict},
+        # Not sent yet: the loop flushes the journal first, then the ACK leaves (on its own, or
+        # riding on the next TASK to the same node).
+        self._acks.setdefault(routing_id, []).append(
+            {"trial_id": body["trial_id"], "lease_id": lease_id, "verdict": verdict}
         )
+
+    def _send_acks(self: Scheduler) -> None:
+        """ACKs that no TASK carried. Only ever called after the journal was flushed."""
+        for routing_id, acks in self._acks.items():
+            for ack in acks:
+                self._send(routing_id, p.ACK, ack)
+        self._acks.clear()
 
     def _verdict(
         self: Scheduler, trial: Trial | None, body: dict[str, Any], own_lease: bool

@@ -77,6 +77,7 @@ class Scheduler(Collector, LeaseKeeping):
         self._last_ping = 0.0
         self._sock: zmq.Socket | None = None
         self._peer_frame: zmq.Frame | None = None  # first frame of the message being handled
+        self._acks: dict[bytes, list[dict[str, Any]]] = {}  # routing id -> ACKs not yet sent
 
     # -- controls (call from the event loop's thread) -----------------------------------------
 
@@ -88,6 +89,7 @@ class Scheduler(Collector, LeaseKeeping):
     def resume(self) -> None:
         if self.state in ("paused", "finished"):
             self._set_state("running")
+            self._dispatch_now()
 
     def stop(self) -> None:
         """Cancel running trials (saved back as pending), checkpoint, and return from run()."""
@@ -110,7 +112,13 @@ class Scheduler(Collector, LeaseKeeping):
             self._emit(ev.TrialRequeued, trial_id=trial_id, reason="retry requested")
         if retried and self.state == "finished":
             self._set_state("running")
+        self._dispatch_now()
         return len(retried)
+
+    def _dispatch_now(self) -> None:
+        """Controls run on the loop's thread while it waits: dispatch without waiting for a poll."""
+        if self._sock is not None:
+            self._dispatch()
 
     def snapshot(self) -> Snapshot:
         return take_snapshot(self)
@@ -132,8 +140,10 @@ class Scheduler(Collector, LeaseKeeping):
             while not self._stop_requested:
                 if await self._poller_sock.poll(timeout=self._poll_ms()):
                     self._drain_socket()
+                self.checkpointer.flush_journal()  # results are durable before any ACK leaves
                 self._housekeeping()
                 self._dispatch()
+                self._send_acks()
                 if self._check_finished() and self.exit_when_done:
                     break
             if self._stop_requested:
@@ -144,6 +154,8 @@ class Scheduler(Collector, LeaseKeeping):
             self._emit(ev.SchedulerError, message=f"{type(exc).__name__}: {exc}")
             raise
         finally:
+            self.checkpointer.flush_journal()
+            self._send_acks()
             self._save_checkpoint()
             self._sock = None
             self._poller_sock.close(linger=200)

@@ -52,6 +52,9 @@ class LeaseKeeping:
                     "dataset": self.spec.dataset_ref(),
                     "search": self.search_hash,
                 }
+                acks = self._acks.pop(node.routing_id, None)
+                if acks:  # one message instead of two: saves a send and a wake-up on the node
+                    task["acks"] = [ack["lease_id"] for ack in acks]
                 if not self._send(node.routing_id, p.TASK, task):
                     self.ledger.queue.appendleft(trial.id)
                     self._lose_node(node, LOST, "send failed", count_failure=True)

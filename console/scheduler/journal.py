@@ -33,11 +33,16 @@ class Journal:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - held open
         self._file.write(json.dumps(row, separators=(",", ":")) + "\n")
-        self._file.flush()
+
+    def flush(self) -> None:
+        """One write for all rows appended since the last flush (a group commit)."""
+        if self._file is not None:
+            self._file.flush()
 
     def sync(self) -> None:
         """Force what was appended to disk (called at checkpoints)."""
         if self._file is not None:
+            self._file.flush()
             os.fsync(self._file.fileno())
 
     def reset(self) -> None:
