@@ -25,7 +25,7 @@ def describe_run(run: SearchRun, serial_sum_s: float) -> list[str]:
     fit_total = sum(seconds for _, seconds in by_node.values())
     lag = events.first_dispatch - run.resumed_at
     lines = [
-        f"  resume() -> first dispatch {1000 * lag:.0f} ms (noticed at the next poll timeout); "
+        f"  resume() -> first dispatch {1000 * lag:.0f} ms; "
         f"last result -> run() returned {1000 * (run.returned_at - events.last_result):.0f} ms",
         f"  fit time measured in the node children: {fit_total:.2f} s = "
         f"{fit_total / serial_sum_s:.3f}x the serial sum (2 fits at once share caches/memory)",

@@ -8,12 +8,14 @@ peer can only make us drop (and count) its frames.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
 MAGIC = b"HPO1"
 PROTOCOL_VERSION = 1
-MAX_MESSAGE_BYTES = 1 << 20  # also set as ZMQ_MAXMSGSIZE on every socket
+MAX_MESSAGE_BYTES = 1 << 20  # larger bodies are dropped (libzmq cuts off peers at 4x this)
+LIVENESS_BEATS = 3  # either side presumes the other gone after this many silent heartbeats
 
 # Node -> console
 HELLO = "HELLO"
@@ -28,6 +30,8 @@ TASK = "TASK"
 ACK = "ACK"
 CANCEL = "CANCEL"
 DISCONNECT = "DISCONNECT"
+
+NODE_TO_CONSOLE = frozenset({HELLO, HEARTBEAT, PROGRESS, RESULT, BYE})
 
 # Result statuses a node may report.
 STATUS_OK = "ok"
@@ -110,6 +114,30 @@ MAX_ID_LENGTH = 128
 # needs to adopt it after a restart (same search, same trial, same params).
 HELD_LEASE_FIELDS = ("lease_id", "trial_id", "attempt", "search", "params")
 HELD_LEASE_TYPES = (str, int, int, str, dict)
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_outcome(msg: Message) -> None:
+    """Deeper checks of RESULT and PROGRESS numbers (JSON allows NaN; lists may hold anything)."""
+    body = msg.body
+    if msg.kind == PROGRESS:
+        if not _finite(body["score"]) or not 0 < body["fold"] <= body["folds"] <= 1000:
+            raise ProtocolError("PROGRESS with a non-finite score or an impossible fold")
+        return
+    if body["status"] not in RESULT_STATUSES:
+        raise ProtocolError(f"RESULT with unknown status {str(body['status'])[:20]!r}")
+    scores = body["fold_scores"]
+    if len(scores) > 1000 or not all(_finite(score) for score in scores):
+        raise ProtocolError("RESULT fold_scores must be at most 1000 finite numbers")
+    if not _finite(body["fit_time_s"]) or body["fit_time_s"] < 0:
+        raise ProtocolError("RESULT fit_time_s must be a finite number >= 0")
+    if body["status"] == STATUS_OK and not (
+        _finite(body["mean"]) and (body["std"] is None or _finite(body["std"]))
+    ):
+        raise ProtocolError("an ok RESULT needs a finite mean (and std)")
 
 
 def held_leases(items: list[Any]) -> dict[str, dict[str, Any]]:

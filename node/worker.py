@@ -26,8 +26,6 @@ from node.transport import make_dealer
 
 log = logging.getLogger("hpo.node")
 
-LIVENESS_BEATS = 3  # the console is presumed gone after this many silent heartbeats
-
 
 @dataclass
 class NodeConfig:
@@ -123,7 +121,14 @@ class NodeSupervisor:
         self.reconnects += 1
         delay = min(self.cfg.max_backoff_s, self.cfg.heartbeat_s * 2 ** min(self.reconnects, 6))
         delay *= random.uniform(0.5, 1.0)
-        log.warning("node %s: console silent, reconnecting in %.1fs", self.cfg.node_id, delay)
+        what = "went silent" if self.welcomed else "did not answer (is it running? right address?)"
+        log.warning(
+            "node %s: the console at %s %s; reconnecting in %.1fs",
+            self.cfg.node_id,
+            self.cfg.connect,
+            what,
+            delay,
+        )
         if self.sock is not None:
             self.sock.close(linger=0)
             self.sock = None
@@ -176,7 +181,7 @@ class NodeSupervisor:
             log.info("node %s: parent process gone, exiting", self.cfg.node_id)
             self.stop_requested = True
             return
-        if now - self.last_heard > LIVENESS_BEATS * self.cfg.heartbeat_s:
+        if now - self.last_heard > p.LIVENESS_BEATS * self.cfg.heartbeat_s:
             self._reconnect_after_silence()
             return
         if self.welcomed and now - self.last_beat >= self.cfg.heartbeat_s:

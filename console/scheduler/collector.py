@@ -40,8 +40,6 @@ class Collector:
         self: Scheduler, routing_id: bytes, node: NodeInfo | None, body: dict[str, Any]
     ) -> None:
         lease_id, status = body["lease_id"], body["status"]
-        if status not in p.RESULT_STATUSES:
-            raise p.ProtocolError(f"unknown result status {status!r}")
         trial = self.ledger.trials.get(body["trial_id"])
         own_lease = node is not None and lease_id in node.leases
         if node is not None:

@@ -34,7 +34,6 @@ from node.transport import make_router, parse_routed
 
 log = logging.getLogger("hpo.scheduler")
 
-LIVENESS_BEATS = 3  # a node is lost after this many heartbeats of silence
 MAX_MESSAGES_PER_WAKE = 1000  # keep timers honest under a flood
 
 
@@ -202,6 +201,11 @@ class Scheduler(Collector, LeaseKeeping):
     # -- inbound -------------------------------------------------------------------------------
 
     def _handle(self, routing_id: bytes, msg: p.Message) -> None:
+        # Every check first: a bad message must leave no trace in the scheduler's state.
+        if msg.kind not in p.NODE_TO_CONSOLE:
+            raise p.ProtocolError(f"{msg.kind} is not a node-to-console message")
+        if msg.kind in (p.RESULT, p.PROGRESS):
+            p.check_outcome(msg)
         body = msg.body
         if msg.kind == p.HELLO:
             self._on_hello(routing_id, body)
@@ -227,8 +231,6 @@ class Scheduler(Collector, LeaseKeeping):
             self._reconcile_running(node, p.held_leases(body["running"]))
         elif msg.kind == p.BYE and node is not None:
             self._lose_node(node, "left", "bye", count_failure=False)
-        elif msg.kind not in (p.HEARTBEAT, p.PROGRESS, p.BYE):
-            raise p.ProtocolError(f"{msg.kind} is not a node-to-console message")
 
     def _on_hello(self, routing_id: bytes, body: dict[str, Any]) -> None:
         if body["protocol"] != p.PROTOCOL_VERSION:

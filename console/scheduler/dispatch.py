@@ -105,7 +105,7 @@ class LeaseKeeping:
 
     def _housekeeping(self: Scheduler) -> None:
         now = self.clock()
-        for node in self.nodes.silent_since(now - 3 * self.heartbeat_s):
+        for node in self.nodes.silent_since(now - p.LIVENESS_BEATS * self.heartbeat_s):
             self._lose_node(node, LOST, "silent", count_failure=True)
         for lease_id, deadline in list(self._lease_deadline.items()):
             if now > deadline:

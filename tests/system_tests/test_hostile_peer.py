@@ -34,6 +34,41 @@ BAD_MESSAGES: list[list[bytes]] = [
         b'"host": "h", "running": [], "versions": {}}',
     ],  # bool as int
     [p.MAGIC, b"HEARTBEAT", b'{"node_id": "", "running": []}'],  # empty id
+    # Well-formed RESULTs with impossible numbers: JSON allows NaN, lists may hold anything.
+    p.encode(
+        p.RESULT,
+        {
+            "node_id": "x",
+            "trial_id": 0,
+            "lease_id": "l",
+            "attempt": 1,
+            "search": "s",
+            "params": {},
+            "status": "ok",
+            "mean": float("nan"),
+            "std": 0.0,
+            "fold_scores": [],
+            "fit_time_s": 0.1,
+            "error": None,
+        },
+    ),
+    p.encode(
+        p.RESULT,
+        {
+            "node_id": "x",
+            "trial_id": 0,
+            "lease_id": "l",
+            "attempt": 1,
+            "search": "s",
+            "params": {},
+            "status": "ok",
+            "mean": 0.5,
+            "std": 0.0,
+            "fold_scores": ["x"],
+            "fit_time_s": 0.1,
+            "error": None,
+        },
+    ),
     [p.MAGIC, b"PROGRESS", ("{" + '"a":1,' * 200_000 + '"b":1}').encode()],  # > 1 MiB
 ]
 
