@@ -129,15 +129,21 @@ class Recorder:
 
 
 def make_scheduler(
-    search_file: Path, checkpoint: Path, recorder: Recorder, exit_when_done: bool = True
+    search_file: Path,
+    checkpoint: Path,
+    recorder: Recorder,
+    exit_when_done: bool = True,
+    bind: str | None = None,
 ) -> Scheduler:
-    loaded = load_search(search_file)
+    """A scheduler for `search_file`, resuming `checkpoint` instead if that exists already."""
+    loaded = load_search(checkpoint if checkpoint.exists() else search_file)
     return Scheduler(
         loaded.spec,
         checkpoint,
         state=loaded.state,
         on_event=recorder,
         exit_when_done=exit_when_done,
+        bind=bind,
     )
 
 
@@ -171,9 +177,10 @@ async def start_search(
     nodes: NodeProcs,
     node_ids: tuple[str, ...] = ("n1",),
     slots: int = 1,
+    exit_when_done: bool = True,
 ) -> tuple[Scheduler, asyncio.Task[str]]:
     """A scheduler running in this event loop, bound, with real nodes started against it."""
-    scheduler = make_scheduler(search_file, checkpoint, recorder)
+    scheduler = make_scheduler(search_file, checkpoint, recorder, exit_when_done)
     task = asyncio.create_task(scheduler.run())
     await wait_for(scheduler.ready.is_set, 10, "scheduler bound", task)
     for node_id in node_ids:

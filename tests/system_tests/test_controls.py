@@ -12,7 +12,7 @@ from console.searchfile import load_search
 from tests.conftest import (
     NodeProcs,
     Recorder,
-    make_scheduler,
+    start_search,
     wait_for,
     wait_until,
     write_search,
@@ -33,10 +33,9 @@ def test_drained_node_finishes_its_trial_and_takes_no_more(
     recorder = Recorder()
 
     async def scenario() -> str:
-        scheduler = make_scheduler(search, tmp_path / "runs" / "t.toml", recorder)
-        task = asyncio.create_task(scheduler.run())
-        await wait_for(scheduler.ready.is_set, 10, "scheduler bound", task)
-        nodes.start(scheduler.endpoint, "drained")
+        scheduler, task = await start_search(
+            search, tmp_path / "runs" / "t.toml", recorder, nodes, ("drained",)
+        )
         await wait_for(
             lambda: (
                 scheduler.nodes.get("drained") is not None and scheduler.nodes.get("drained").leases
@@ -70,10 +69,9 @@ def test_retry_failed_runs_failed_trials_again(tmp_path: Path, nodes: NodeProcs)
     recorder = Recorder()
 
     async def scenario() -> None:
-        scheduler = make_scheduler(search, checkpoint, recorder, exit_when_done=False)
-        task = asyncio.create_task(scheduler.run())
-        await wait_for(scheduler.ready.is_set, 10, "scheduler bound", task)
-        nodes.start(scheduler.endpoint, "n1")
+        scheduler, task = await start_search(
+            search, checkpoint, recorder, nodes, ("n1",), exit_when_done=False
+        )
         await wait_for(lambda: scheduler.state == "finished", 30, "first pass", task)
         assert scheduler.retry_failed() == 1
         assert scheduler.state == "running"
@@ -99,10 +97,7 @@ def test_stop_cancels_running_trials_and_saves_them_as_pending(
     recorder = Recorder()
 
     async def scenario() -> str:
-        scheduler = make_scheduler(search, checkpoint, recorder)
-        task = asyncio.create_task(scheduler.run())
-        await wait_for(scheduler.ready.is_set, 10, "scheduler bound", task)
-        nodes.start(scheduler.endpoint, "n1", slots=2)
+        scheduler, task = await start_search(search, checkpoint, recorder, nodes, ("n1",), slots=2)
         await wait_for(lambda: scheduler.ledger.running == 2, 30, "both trials running", task)
         scheduler.stop()
         return await asyncio.wait_for(task, 10)

@@ -12,7 +12,7 @@ import zmq
 
 from console.scheduler import events as ev
 from node import protocol as p
-from tests.conftest import NodeProcs, Recorder, make_scheduler, wait_for, write_search
+from tests.conftest import NodeProcs, Recorder, start_search, wait_for, write_search
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -85,10 +85,9 @@ def test_garbage_truncated_oversized_and_pickle_frames_are_dropped(
     recorder = Recorder()
 
     async def scenario():
-        scheduler = make_scheduler(search, tmp_path / "runs" / "t.toml", recorder)
-        task = asyncio.create_task(scheduler.run())
-        await wait_for(scheduler.ready.is_set, 10, "scheduler bound")
-        nodes.start(scheduler.endpoint, "good", slots=2)
+        scheduler, task = await start_search(
+            search, tmp_path / "runs" / "t.toml", recorder, nodes, ("good",), slots=2
+        )
         ctx = zmq.Context.instance()
         hostile = ctx.socket(zmq.DEALER)
         hostile.setsockopt(zmq.LINGER, 0)

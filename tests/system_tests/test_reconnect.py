@@ -11,7 +11,7 @@ import pytest
 from console.scheduler import events as ev
 from console.scheduler.core import Scheduler
 from console.searchfile import load_search
-from tests.conftest import NodeProcs, Recorder, wait_for, write_search
+from tests.conftest import NodeProcs, Recorder, make_scheduler, wait_for, write_search
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -23,15 +23,7 @@ def _free_port() -> int:
 
 
 def _scheduler(search: Path, checkpoint: Path, recorder: Recorder, port: int) -> Scheduler:
-    source = checkpoint if checkpoint.exists() else search
-    loaded = load_search(source)
-    return Scheduler(
-        loaded.spec,
-        checkpoint,
-        state=loaded.state,
-        on_event=recorder,
-        bind=f"tcp://127.0.0.1:{port}",
-    )
+    return make_scheduler(search, checkpoint, recorder, bind=f"tcp://127.0.0.1:{port}")
 
 
 def test_node_started_before_the_console_joins_when_it_appears(
