@@ -150,3 +150,41 @@ def test_address_in_use_is_a_clear_error(tmp_path: Path) -> None:
     assert f"cannot listen on tcp://127.0.0.1:{port}" in result.stderr
     assert "--bind" in result.stderr
     assert not (tmp_path / "runs").exists()  # nothing written
+
+
+def test_on_a_terminal_headless_shows_a_live_status_line(tmp_path: Path) -> None:
+    import os
+    import pty
+
+    search = write_search(
+        tmp_path, name="tty", space='seconds = { type = "choice", values = [0.3, 0.31, 0.32] }'
+    )
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "console", str(search), "--headless", "--local-nodes", "1"],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=terminal,
+        stderr=terminal,
+        env=_env(),
+    )
+    os.close(terminal)
+    output = b""
+    try:
+        while True:  # read until the process closes the terminal (EOF / EIO)
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(controller)
+    text = output.decode(errors="replace")
+    assert "\r\x1b[2K[running]" in text  # the status line is redrawn in place
+    assert "trials/s" in text and "ETA" in text
+    assert "best trial" in text
