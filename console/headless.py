@@ -11,6 +11,7 @@ from typing import TextIO
 from console.local_nodes import LocalNodes
 from console.scheduler import events as ev
 from console.scheduler.core import Scheduler
+from console.scheduler.ledger import FAILED, Ledger
 from console.scheduler.snapshot import Snapshot
 from console.searchfile import SavedState, SearchSpec
 from node.transport import BindError
@@ -143,6 +144,7 @@ async def run_headless(
     if run_task.exception() is not None:
         return _report_crash(reporter, run_task)
     _print_summary(reporter, scheduler.snapshot())
+    _print_failures(reporter, scheduler.ledger)
     return 0
 
 
@@ -184,3 +186,13 @@ def _print_summary(reporter: HeadlessReporter, snap: Snapshot) -> None:
         )
         reporter.say(f"best hyperparameters: {snap.best_params}")
     reporter.say(f"checkpoint: {snap.checkpoint} (reopen it to resume or inspect)")
+
+
+def _print_failures(reporter: HeadlessReporter, ledger: Ledger, shown: int = 5) -> None:
+    """Why trials failed, so nobody has to dig through the checkpoint to find out."""
+    failed = [t for t in ledger.trials.values() if t.status == FAILED]
+    for trial in failed[:shown]:
+        last_line = (trial.error or "no message").strip().splitlines()[-1][:200]
+        reporter.say(f"failed trial {trial.id} {trial.params}: {last_line}")
+    if len(failed) > shown:
+        reporter.say(f"... and {len(failed) - shown} more failed trial(s); see the checkpoint")

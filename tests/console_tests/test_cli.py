@@ -188,3 +188,15 @@ def test_on_a_terminal_headless_shows_a_live_status_line(tmp_path: Path) -> None
     assert "\r\x1b[2K[running]" in text  # the status line is redrawn in place
     assert "trials/s" in text and "ETA" in text
     assert "best trial" in text
+
+
+def test_summary_says_why_trials_failed(tmp_path: Path) -> None:
+    search = write_search(
+        tmp_path, name="fails", space='fail = { type = "choice", values = [false, true] }'
+    )
+    result = _run(str(search), "--headless", "--local-nodes", "1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "search finished: 1 scored, 1 failed" in result.stdout
+    assert "failed trial 1 {'fail': True}: ValueError: sleep_classifier asked to fail" in (
+        result.stdout
+    )
