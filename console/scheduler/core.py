@@ -81,11 +81,13 @@ class Scheduler(Collector, LeaseKeeping):
     # -- controls (call from the event loop's thread) -----------------------------------------
 
     def pause(self) -> None:
+        """Dispatch nothing more; running trials finish and are recorded. Checkpoints at once."""
         if self.state == "running":
             self._set_state("paused")
             self._save_checkpoint()
 
     def resume(self) -> None:
+        """Dispatch again after pause()."""
         if self.state in ("paused", "finished"):
             self._set_state("running")
             self._dispatch_now()
@@ -99,6 +101,7 @@ class Scheduler(Collector, LeaseKeeping):
         return self._stop_requested
 
     def drain(self, node_id: str, draining: bool = True) -> bool:
+        """Let a node finish its trials but give it no more (draining=False undoes it)."""
         node = self.nodes.get(node_id)
         if node is None:
             return False
@@ -106,6 +109,7 @@ class Scheduler(Collector, LeaseKeeping):
         return True
 
     def retry_failed(self) -> int:
+        """Failed trials go back to the queue with a fresh retry budget; returns how many."""
         retried = self.ledger.retry_failed()
         for trial_id in retried:
             self._emit(ev.TrialRequeued, trial_id=trial_id, reason="retry requested")
@@ -120,6 +124,7 @@ class Scheduler(Collector, LeaseKeeping):
             self._dispatch()
 
     def snapshot(self) -> Snapshot:
+        """A frozen picture of the search for front ends."""
         return take_snapshot(self)
 
     # -- main loop -----------------------------------------------------------------------------
