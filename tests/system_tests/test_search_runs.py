@@ -137,3 +137,23 @@ def test_pause_stops_dispatch_running_trials_finish_and_resume_completes(
 
     assert asyncio.run(scenario()) == "finished"
     assert recorder.scored_counts() == {i: 1 for i in range(8)}
+
+
+def test_crashing_estimator_is_retried_then_failed_and_the_node_survives(
+    tmp_path: Path, nodes: NodeProcs
+) -> None:
+    search = write_search(
+        tmp_path,
+        space='crash = { type = "choice", values = [true, false] }',
+        extra_search="max_attempts = 2\n",
+    )
+    checkpoint = tmp_path / "runs" / "t.toml"
+    recorder = Recorder()
+    state = run_to_end(search, checkpoint, recorder, nodes, ("n1",), timeout=60)
+    assert state == "finished"
+    crashes = [(f.trial_id, f.status, f.final) for f in recorder.of(ev.TrialFailed)]
+    assert crashes == [(0, "crash", False), (0, "crash", True)]
+    assert "exit code 70" in recorder.of(ev.TrialFailed)[-1].error
+    rows = {t["id"]: t for t in load_search(checkpoint).state.trials}
+    assert rows[0]["status"] == "failed" and rows[0]["attempts"] == 2
+    assert rows[1]["status"] == "ok" and rows[1]["node"] == "n1"  # same node, fresh child
