@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from console.local_nodes import LocalNodes
+from console.local_nodes import LocalNodes, connect_address
 from console.scheduler import events as ev
 from console.scheduler.core import Scheduler
 from console.scheduler.ledger import FAILED, Ledger
@@ -18,6 +18,7 @@ from node.transport import BindError
 
 STATUS_EVERY_TTY_S = 0.25
 STATUS_EVERY_LOG_S = 5.0
+NO_NODE_HINT_AFTER_S = 5.0  # then say how to start a node, once
 
 
 def format_duration(seconds: float | None) -> str:
@@ -134,9 +135,17 @@ async def run_headless(
         )
     try:
         every = STATUS_EVERY_TTY_S if reporter.is_tty else STATUS_EVERY_LOG_S
+        hint_at = asyncio.get_running_loop().time() + NO_NODE_HINT_AFTER_S
         while not run_task.done():
             await asyncio.wait({run_task}, timeout=every)
-            reporter.show_status(scheduler.snapshot())
+            snap = scheduler.snapshot()
+            if hint_at and not snap.nodes and asyncio.get_running_loop().time() > hint_at:
+                hint_at = 0.0  # once is enough
+                reporter.say(
+                    f"no node has joined yet; start one with: hpo-node --connect "
+                    f"{connect_address(scheduler.endpoint)}"
+                )
+            reporter.show_status(snap)
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)

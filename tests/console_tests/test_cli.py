@@ -200,3 +200,24 @@ def test_summary_says_why_trials_failed(tmp_path: Path) -> None:
     assert "failed trial 1 {'fail': True}: ValueError: sleep_classifier asked to fail" in (
         result.stdout
     )
+
+
+def test_without_nodes_it_says_how_to_start_one_and_waits(tmp_path: Path) -> None:
+    search = write_search(tmp_path, name="alone")
+    out = tmp_path / "out.log"
+    with open(out, "wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "console", str(search), "--headless", "--local-nodes", "0"],
+            cwd=tmp_path,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=_env(),
+        )
+    try:
+        wait_until(lambda: "no node has joined yet" in out.read_text(), 30, "the hint")
+        assert "hpo-node --connect tcp://127.0.0.1:" in out.read_text()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
