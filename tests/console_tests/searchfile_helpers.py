@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from console.searchfile import SavedState, SearchFileError, load_search
+from console.searchfile import TRIAL_DEFAULTS, SavedState, SearchFileError, load_search
 
 FILES = Path(__file__).parent / "files"
 # The project's sample.toml is checked on its own; the other tests use a fixed copy of an SVC
@@ -23,20 +23,8 @@ def errors_of(path: Path) -> list[str]:
 
 
 def trial(trial_id: int, **fields) -> dict:
-    row = {
-        "id": trial_id,
-        "params": {"activation": "relu", "max_fun": None},
-        "status": "pending",
-        "score": None,
-        "std": None,
-        "fold_scores": [],
-        "attempts": 0,
-        "failures": 0,
-        "node": None,
-        "duration_s": None,
-        "error": None,
-        "finished_at": None,
-    }
+    """A saved trial row: the loader's defaults, an id and some MLP params."""
+    row = TRIAL_DEFAULTS | {"id": trial_id, "params": {"activation": "relu", "max_fun": None}}
     return row | fields
 
 

@@ -16,6 +16,17 @@ from tests.conftest import NodeProcs, Recorder, start_search, wait_for, write_se
 
 pytestmark = pytest.mark.timeout(120)
 
+
+def _impossible_result(**changes: object) -> dict:
+    """A RESULT that passes the schema but not the outcome checks (given the changes)."""
+    body = {
+        "node_id": "x", "trial_id": 0, "lease_id": "l", "attempt": 1, "search": "s",
+        "params": {}, "status": "ok", "mean": 0.5, "std": 0.0, "fold_scores": [],
+        "fit_time_s": 0.1, "error": None,
+    }  # fmt: skip
+    return body | changes
+
+
 BAD_MESSAGES: list[list[bytes]] = [
     [b"garbage"],  # one frame
     [b"\x00\xff" * 50, b"", b""],  # wrong magic
@@ -35,41 +46,8 @@ BAD_MESSAGES: list[list[bytes]] = [
     ],  # bool as int
     [p.MAGIC, b"HEARTBEAT", b'{"node_id": "", "running": []}'],  # empty id
     # Well-formed RESULTs with impossible numbers: JSON allows NaN, lists may hold anything.
-    p.encode(
-        p.RESULT,
-        {
-            "node_id": "x",
-            "trial_id": 0,
-            "lease_id": "l",
-            "attempt": 1,
-            "search": "s",
-            "params": {},
-            "status": "ok",
-            "mean": float("nan"),
-            "std": 0.0,
-            "fold_scores": [],
-            "fit_time_s": 0.1,
-            "error": None,
-        },
-    ),
-    p.encode(
-        p.RESULT,
-        {
-            "node_id": "x",
-            "trial_id": 0,
-            "lease_id": "l",
-            "attempt": 1,
-            "search": "s",
-            "params": {},
-            "status": "ok",
-            "mean": 0.5,
-            "std": 0.0,
-            "fold_scores": ["x"],
-            "fit_time_s": 0.1,
-            "error": None,
-        },
-    ),
-    [p.MAGIC, b"PROGRESS", ("{" + '"a":1,' * 200_000 + '"b":1}').encode()],  # > 1 MiB
+    p.encode(p.RESULT, _impossible_result(mean=float("nan"))),
+    p.encode(p.RESULT, _impossible_result(fold_scores=["x"])),
 ]
 
 
