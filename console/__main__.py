@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import sys
 from pathlib import Path
@@ -13,6 +14,10 @@ from console.searchfile import LoadedSearch, SearchFileError, load_search
 from node import package_version
 
 EXIT_BAD_INPUT = 2
+
+# `hpo-console SUBCOMMAND ...`: each lives in its own module with its own `main(argv) -> int`.
+# Anything else is a search file to open, so `hpo-console sample.toml` stays the short form.
+SUBCOMMANDS: dict[str, str] = {}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,6 +90,10 @@ def _fail(message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in SUBCOMMANDS:
+        module = importlib.import_module(SUBCOMMANDS[argv[0]])
+        return module.main(argv)
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=args.log_level.upper(),
