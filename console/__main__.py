@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 from console.local_nodes import default_slots
-from console.searchfile import LoadedSearch, SearchFileError, load_search
+from console.searchfile import SearchFileError
+from console.session import CheckpointConflict, OpenedSearch, open_search
 from node import package_version
 
 EXIT_BAD_INPUT = 2
@@ -58,32 +59,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve_checkpoint(loaded: LoadedSearch, args: argparse.Namespace) -> tuple[Path, LoadedSearch]:
-    """Where to checkpoint, and what to resume from. Raises SystemExit(2) on a conflict."""
-    if args.save_to is not None:
-        target = args.save_to
-    elif loaded.state is not None:
-        target = loaded.path  # reopening a checkpoint keeps writing to it
-    else:
-        target = Path("runs") / f"{loaded.spec.name}.toml"
-    if loaded.state is not None or args.fresh or not target.exists():
-        return target, loaded
-    try:
-        existing = load_search(target)
-    except SearchFileError as exc:
-        _fail(
-            f"{target} exists and is not a readable checkpoint:\n{exc}\n"
-            "Move it away, or choose another file with --save-to."
-        )
-    if existing.state is None or existing.state.config_hash != loaded.spec.config_hash():
-        _fail(
-            f"{target} holds a different search; refusing to overwrite it.\n"
-            "Start over with --fresh, or choose another file with --save-to."
-        )
-    print(f"{target} already holds this search: resuming it (--fresh starts over)")
-    return target, existing
-
-
 def _fail(message: str) -> None:
     print(f"hpo-console: {message}", file=sys.stderr)
     raise SystemExit(EXIT_BAD_INPUT)
@@ -95,38 +70,53 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(SUBCOMMANDS[argv[0]])
         return module.main(argv)
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    use_tui = not args.headless and sys.stdin.isatty() and sys.stdout.isatty()
     try:
-        loaded = load_search(args.file)
+        opened = open_search(args.file, save_to=args.save_to, fresh=args.fresh)
     except SearchFileError as exc:
         print(exc, file=sys.stderr)
         return EXIT_BAD_INPUT
-    checkpoint, loaded = resolve_checkpoint(loaded, args)
-    spec = loaded.spec
+    except CheckpointConflict as exc:
+        _fail(str(exc))
+    if opened.note:
+        print(opened.note)
+    spec = opened.spec
     local_nodes = spec.cluster.local_nodes if args.local_nodes is None else args.local_nodes
     local_slots = args.local_slots or spec.cluster.local_slots or default_slots(local_nodes)
     if local_nodes < 0 or local_slots < 1:
         _fail("--local-nodes must be >= 0 and --local-slots >= 1")
+    log_format = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    if use_tui:  # the screen belongs to the TUI: diagnostics go to a file next to the checkpoint
+        log_file = opened.checkpoint.parent / f"{opened.checkpoint.stem}.logs" / "console.log"
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        logging.basicConfig(level=args.log_level.upper(), filename=log_file, format=log_format)
+        return _run_tui(opened, args)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr, format=log_format)
     if not args.headless:
-        print(
-            "hpo-console: the terminal UI is not available yet; running headless.", file=sys.stderr
-        )
+        print("hpo-console: not a terminal, so running headless", file=sys.stderr)
     from console.headless import run_headless
 
     return asyncio.run(
         run_headless(
             spec,
-            loaded.state if not args.fresh else None,
-            checkpoint,
+            opened.state,
+            opened.checkpoint,
             local_nodes=local_nodes,
             local_slots=local_slots,
             bind=args.bind,
         )
     )
+
+
+def _run_tui(opened: OpenedSearch, args: argparse.Namespace) -> int:
+    from console.app import ConsoleApp
+    from console.running_search import LaunchOptions
+
+    app = ConsoleApp(opened, LaunchOptions(args.local_nodes, args.local_slots, args.bind))
+    app.run()
+    for line in app.farewell():  # what a person wants on the terminal once the screen is gone
+        print(line)
+    return app.return_code or 0
 
 
 if __name__ == "__main__":

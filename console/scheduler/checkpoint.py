@@ -60,6 +60,14 @@ class Checkpointer:
         took = time.perf_counter() - started
         self._interval = max(CHECKPOINT_EVERY_S, SAVE_COST_FACTOR * took)
 
+    def retarget(self, path: Path) -> None:
+        """Checkpoint to `path` from now on ("save as"). Call right after a save, which emptied
+        the old journal, so nothing is left behind in it."""
+        self._journal.close()
+        self.path = path
+        self._journal = Journal(journal_path_for(path))
+        self._dirty = True
+
 
 def restore_ledger(
     spec: SearchSpec, state: SavedState | None, checkpoint: Path | None = None

@@ -118,6 +118,24 @@ class Scheduler(Collector, LeaseKeeping):
         self._dispatch_now()
         return len(retried)
 
+    def save(self, path: Path | None = None) -> Path:
+        """Checkpoint now; with `path`, also checkpoint there from now on ("save as").
+
+        Raises OSError if the new file cannot be written (the old one stays the checkpoint).
+        """
+        self.checkpointer.flush_journal()
+        self._save_checkpoint()
+        if path is not None and path != self.checkpointer.path:
+            old = self.checkpointer.path
+            self.checkpointer.retarget(path)
+            try:
+                self.checkpointer.save(self.state)
+            except OSError:
+                self.checkpointer.retarget(old)
+                raise
+            self._emit(ev.Checkpointed, path=str(path), trials_done=self.ledger.done)
+        return self.checkpointer.path
+
     def _dispatch_now(self) -> None:
         """Controls run on the loop's thread while it waits: dispatch without waiting for a poll."""
         if self._sock is not None:
@@ -152,7 +170,8 @@ class Scheduler(Collector, LeaseKeeping):
                     break
             if self._stop_requested:
                 self._cancel_all_leases("search stopped")
-                self._set_state("stopped")
+                if self.state != "finished":  # stopping a finished search leaves it finished
+                    self._set_state("stopped")
         except Exception as exc:  # never lose the ledger to a bug: checkpoint, then re-raise
             log.exception("scheduler failed")
             self._emit(ev.SchedulerError, message=f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,191 @@
+"""The operator console: a Textual app over one running search (composes and forwards)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.containers import Container, Vertical
+from textual.widgets import Footer
+
+from console.controls import BINDINGS, Controls
+from console.running_search import LaunchOptions, RunningSearch
+from console.session import OpenedSearch
+from console.view_updates import PendingUpdates
+from console.widgets.best_panel import BestPanel
+from console.widgets.event_log import EventLog
+from console.widgets.nodes_table import NodesTable
+from console.widgets.score_chart import ScoreChart
+from console.widgets.status_bar import StatusBar
+from console.widgets.trials_table import TrialsTable
+from node.transport import BindError
+
+REFRESH_EVERY_S = 0.1  # coalesce: widgets change at most ten times a second
+WIDE_FROM_COLUMNS = 120
+TALL_FROM_ROWS = 40
+
+__all__ = ["ConsoleApp", "LaunchOptions"]
+
+
+class ConsoleApp(Controls, App[int]):
+    """Runs the scheduler as an async worker in Textual's own event loop and shows it live."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "zmq-hpo"
+    BINDINGS = BINDINGS
+
+    def __init__(
+        self,
+        opened: OpenedSearch,
+        options: LaunchOptions | None = None,
+        *,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        super().__init__()
+        self.opened = opened
+        self.options = options or LaunchOptions()
+        self.clock = clock  # None: real time; tests freeze it for stable screenshots
+        self.running: RunningSearch | None = None
+        self.updates = PendingUpdates()
+        self.failure: str | None = None  # why the scheduler stopped on an error, if it did
+        self.exported_for: tuple[str, int] | None = None  # (checkpoint, trial) auto-exported
+
+    # -- layout --------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        with Container(id="top-row"):
+            with Vertical(id="nodes-box", classes="panel"):
+                yield NodesTable(id="nodes")
+            with Vertical(id="best-box", classes="panel"):
+                yield BestPanel(id="best")
+        with Vertical(id="chart-box", classes="panel"):
+            yield ScoreChart(id="chart")
+        with Container(id="bottom-row"):
+            with Vertical(id="trials-box", classes="panel"):
+                yield TrialsTable(id="trials")
+            with Vertical(id="log-box", classes="panel"):
+                yield EventLog(id="log")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        titles = {
+            "#nodes-box": "Nodes",
+            "#best-box": "Best model",
+            "#chart-box": "Scores (yellow: best so far)",
+            "#trials-box": "Trials (newest first)",
+            "#log-box": "Log",
+        }
+        for selector, title in titles.items():
+            self.query_one(selector).border_title = title
+        self.set_interval(REFRESH_EVERY_S, self.refresh_view)
+        self.launch(self.opened)
+
+    def on_resize(self) -> None:
+        self.screen.set_class(self.size.width >= WIDE_FROM_COLUMNS, "-wide")
+        self.screen.set_class(self.size.height >= TALL_FROM_ROWS, "-tall")
+
+    # -- running a search ----------------------------------------------------------------------
+
+    def launch(self, opened: OpenedSearch) -> None:
+        """Show and run `opened` (any previous search must already be shut down)."""
+        self.opened = opened
+        self.failure = None
+        self.updates = PendingUpdates()
+        self.running = RunningSearch(opened, self.options, self.updates.add, clock=self.clock)
+        self.sub_title = str(opened.checkpoint)
+        trials = self.query_one(TrialsTable)
+        trials.folds_total = opened.spec.cv
+        trials.rebuild(self.running.scheduler.ledger, self.running.scheduler.clock())
+        self.query_one(ScoreChart).clear()
+        self.query_one(NodesTable).clear()
+        self.query_one(BestPanel).found_at_elapsed = None
+        if opened.note:
+            self.say(opened.note)
+        self._run_search(self.running)
+
+    @work(exclusive=True, exit_on_error=False, group="search")
+    async def _run_search(self, running: RunningSearch) -> None:
+        scheduler = running.scheduler
+        try:
+            await running.start()
+        except BindError as exc:
+            self._failed(running, str(exc))
+            return
+        done = scheduler.ledger.done + scheduler.ledger.failed
+        resumed = f" ({done} already finished, resuming)" if done else ""
+        self.say(
+            f"search {scheduler.spec.name!r}: {scheduler.planned} trials{resumed}, listening "
+            f"on {scheduler.endpoint}, checkpoint {running.opened.checkpoint}"
+        )
+        if running.local_count:
+            self.say(
+                f"started {running.local_count} local node(s) with {running.local_slots} "
+                f"slot(s) each; logs in {running.local.log_dir}"  # type: ignore[union-attr]
+            )
+        try:
+            await running.wait()
+        except Exception as exc:  # the scheduler checkpointed before re-raising; stay up
+            self._failed(running, f"{type(exc).__name__}: {exc}")
+            await running.shutdown()
+
+    def _failed(self, running: RunningSearch, message: str) -> None:
+        if running is not self.running:
+            return
+        self.failure = message
+        self.updates.log(
+            running.scheduler.clock(), f"search stopped on an error: {message}", "error"
+        )
+        self.notify(message, title="Search stopped", severity="error", timeout=15)
+        self.refresh_bindings()
+
+    def say(self, text: str, severity: str = "info") -> None:
+        """A line in the log panel (shown at the next refresh)."""
+        if self.running is not None:
+            self.updates.log(self.running.scheduler.clock(), text, severity)
+
+    # -- refresh (about ten times a second) ----------------------------------------------------
+
+    def refresh_view(self) -> None:
+        if self.running is None:
+            return
+        scheduler = self.running.scheduler
+        batch = self.updates.take()
+        snap = scheduler.snapshot()
+        self.query_one(StatusBar).show(snap, "error" if self.failure else None)
+        self.query_one(NodesTable).show(snap.nodes)
+        best = self.query_one(BestPanel)
+        if batch.new_best is not None:
+            best.announce(snap.elapsed_s)
+        best.show(snap, scheduler.spec.metric)
+        self.query_one(ScoreChart).add(batch.scores)
+        with self.batch_update():
+            self.query_one(TrialsTable).apply(
+                scheduler.ledger, batch.dirty_trials, scheduler.clock()
+            )
+        self.query_one(EventLog).add(batch.log, scheduler.started, batch.log_overflow)
+        for message in batch.errors:
+            self.notify(message, title="Scheduler error", severity="error", timeout=10)
+        if batch.state is not None:
+            self.refresh_bindings()
+            self.on_search_state(batch.state)
+
+    def farewell(self) -> list[str]:
+        """Lines for the terminal after the app has closed."""
+        if self.running is None:
+            return []
+        snap = self.running.scheduler.snapshot()
+        lines = [
+            f"search {snap.name!r} {snap.state}: {snap.done} scored, {snap.failed} failed, "
+            f"{snap.planned - snap.done - snap.failed} not run"
+        ]
+        if snap.best_trial is not None:
+            lines.append(
+                f"best trial {snap.best_trial}: {snap.best_score:.4f} +- {snap.best_std:.4f}, "
+                f"{snap.best_params}"
+            )
+        if self.failure:
+            lines.append(f"stopped on an error: {self.failure}")
+        lines.append(f"checkpoint: {snap.checkpoint} (hpo-console {snap.checkpoint} resumes it)")
+        return lines

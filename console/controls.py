@@ -1,0 +1,288 @@
+"""What the operator can do: every key, its action, and the command palette built from both."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.app import SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from console.screens.confirm import ConfirmScreen
+from console.screens.help import HelpScreen, key_names
+from console.screens.path_prompt import PathPrompt
+from console.screens.trial_detail import TrialDetailScreen
+from console.searchfile import SearchFileError, load_search
+from console.session import CheckpointConflict, open_search
+from console.widgets.nodes_table import NodesTable
+from console.widgets.trials_table import TrialsTable
+
+if TYPE_CHECKING:
+    from console.app import ConsoleApp
+
+# Only keys that survive SSH and tmux: letters, F-keys, ctrl+letter. The first few are what a
+# narrow footer shows, so they come first.
+BINDINGS = [
+    Binding("question_mark,f1", "help", "Help", tooltip="this key table"),
+    Binding("p", "pause", "Pause", tooltip="pause: running trials finish, nothing new starts"),
+    Binding("r", "resume", "Resume", tooltip="resume a paused or stopped search"),
+    Binding("i", "detail", "Detail", tooltip="params, fold scores and error of the selected trial"),
+    Binding("s", "sort", "Sort", tooltip="trials newest first / best score first"),
+    Binding("d", "drain", "Drain", tooltip="drain the selected node (again: undo)"),
+    Binding("f", "retry_failed", "Retry", tooltip="retry every failed trial"),
+    Binding("n", "add_node", "+Node", tooltip="start one more local node"),
+    Binding("k", "stop_node", "-Node", tooltip="stop the selected (or newest) local node"),
+    Binding("e", "export", "Export", tooltip="export the best model to the object store"),
+    Binding("w", "save", "Save", tooltip="checkpoint now"),
+    Binding("a", "save_as", "SaveAs", tooltip="save the search with its results to a new file"),
+    Binding("o", "open", "Open", tooltip="open another search file (this one is checkpointed)"),
+    Binding("x", "stop", "Stop", tooltip="stop: cancel running trials, checkpoint"),
+    Binding("q", "quit", "Quit", tooltip="checkpoint, stop local nodes, quit"),
+    # Also from anywhere, even a text field; not shown twice in the footer.
+    Binding("ctrl+q,ctrl+c", "quit", "Quit", show=False, priority=True),
+]
+
+
+class Controls:
+    """Actions of ConsoleApp; each forwards to the scheduler, the local nodes or a dialog."""
+
+    # -- palette and footer --------------------------------------------------------------------
+
+    def get_system_commands(self: ConsoleApp, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)  # type: ignore[misc]
+        offered = set()
+        for binding in BINDINGS:
+            if binding.action not in offered and self.check_action(binding.action, ()):
+                offered.add(binding.action)
+                yield SystemCommand(
+                    f"{binding.description} ({key_names(binding)})",
+                    binding.tooltip,
+                    partial(self.run_action, binding.action),
+                )
+
+    def check_action(self: ConsoleApp, action: str, parameters: tuple[object, ...]) -> bool | None:
+        state = self.search_state
+        if action == "pause":
+            return state == "running"
+        if action == "resume":
+            return state in ("paused", "stopped", "error")
+        return True
+
+    @property
+    def search_state(self: ConsoleApp) -> str:
+        if self.failure:
+            return "error"
+        return self.running.scheduler.state if self.running else "starting"
+
+    # -- search controls -----------------------------------------------------------------------
+
+    def action_pause(self: ConsoleApp) -> None:
+        if self.running and self.running.scheduler.state == "running":
+            self.running.scheduler.pause()
+            self.say("paused: running trials finish, nothing new is dispatched", "warning")
+
+    async def action_resume(self: ConsoleApp) -> None:
+        if self.running is None:
+            return
+        if self.search_state in ("stopped", "error"):  # the scheduler has returned: reopen
+            await self._switch_to(self.running.opened.checkpoint)
+            return
+        self.running.scheduler.resume()
+        self.say("resumed")
+
+    def action_stop(self: ConsoleApp) -> None:
+        def confirmed(yes: bool | None) -> None:
+            if yes and self.running:
+                self.running.scheduler.stop()
+                self.say("stopping: running trials are cancelled and saved as pending", "warning")
+
+        self.push_screen(
+            ConfirmScreen(
+                "Stop the search?",
+                "Running trials are cancelled and saved as pending. r resumes it.",
+            ),
+            confirmed,
+        )
+
+    def action_retry_failed(self: ConsoleApp) -> None:
+        if self.running:
+            count = self.running.scheduler.retry_failed()
+            self.say(f"retrying {count} failed trial(s)" if count else "no failed trial to retry")
+
+    # -- nodes ---------------------------------------------------------------------------------
+
+    def action_drain(self: ConsoleApp) -> None:
+        node_id = self.query_one(NodesTable).selected_node
+        if self.running is None or node_id is None:
+            self.notify("no node selected", severity="warning")
+            return
+        node = self.running.scheduler.nodes.get(node_id)
+        draining = not (node and node.draining)
+        self.running.scheduler.drain(node_id, draining)
+        self.say(
+            f"node {node_id} draining: finishes its trials, gets no more (d again: undo)"
+            if draining
+            else f"node {node_id} takes trials again"
+        )
+
+    def action_add_node(self: ConsoleApp) -> None:
+        local = self.running.local if self.running else None
+        if local is None:
+            self.notify("the search is not listening yet", severity="warning")
+            return
+        (node_id,) = local.start(1)
+        self.say(f"started local node {node_id} ({local.slots} slot(s)); it joins in a moment")
+
+    def action_stop_node(self: ConsoleApp) -> None:
+        local = self.running.local if self.running else None
+        running = local.running() if local else []
+        if local is None or not running:
+            self.notify("no local node is running", severity="warning")
+            return
+        selected = self.query_one(NodesTable).selected_node
+        node_id = selected if selected in running else running[-1]
+        local.stop(node_id)
+        self.say(f"stopping local node {node_id}: it hands its trials back and exits")
+
+    # -- trials --------------------------------------------------------------------------------
+
+    def action_detail(self: ConsoleApp) -> None:
+        trial_id = self.query_one(TrialsTable).selected_trial
+        if self.running is None or trial_id is None:
+            self.notify("no trial selected", severity="warning")
+            return
+        trial = self.running.scheduler.ledger.trials[trial_id]
+        self.push_screen(TrialDetailScreen(trial, self.running.scheduler.spec.metric))
+
+    def on_data_table_row_selected(self: ConsoleApp, event: TrialsTable.RowSelected) -> None:
+        if isinstance(event.data_table, TrialsTable):  # Enter on a trial opens its detail
+            self.action_detail()
+
+    def action_sort(self: ConsoleApp) -> None:
+        if self.running is None:
+            return
+        table = self.query_one(TrialsTable)
+        order = table.toggle_order(self.running.scheduler.ledger, self.running.scheduler.clock())
+        self.query_one("#trials-box").border_title = f"Trials ({order} first)"
+
+    def action_help(self: ConsoleApp) -> None:
+        self.push_screen(HelpScreen(BINDINGS, "zmq-hpo console: keys"))
+
+    # -- files ---------------------------------------------------------------------------------
+
+    def action_save(self: ConsoleApp) -> None:
+        if self.running is None:
+            return
+        path = self.running.scheduler.save()
+        self.updates.note_checkpoint_logged(self.running.scheduler.clock())
+        self.say(f"saved to {path}")
+
+    def action_save_as(self: ConsoleApp) -> None:
+        if self.running is None:
+            return
+        scheduler = self.running.scheduler
+
+        def check(path: Path) -> str | None:
+            return _save_as_problem(path, scheduler.search_hash)
+
+        def chosen(path: Path | None) -> None:
+            if path is None or self.running is None:
+                return
+            try:
+                saved = self.running.scheduler.save(path)
+            except OSError as exc:
+                self.notify(f"could not save to {path}: {exc}", severity="error")
+                return
+            self.sub_title = str(saved)
+            self.say(f"saved to {saved}; checkpoints go there from now on")
+
+        self.push_screen(
+            PathPrompt(
+                "Save the search with its results as:", str(scheduler.checkpointer.path), check
+            ),
+            chosen,
+        )
+
+    def action_open(self: ConsoleApp) -> None:
+        self.push_screen(
+            PathPrompt("Open a search file or checkpoint:", "", _open_problem), self._open_chosen
+        )
+
+    @work(exclusive=True, group="switch")
+    async def _open_chosen(self: ConsoleApp, path: Path | None) -> None:
+        if path is not None:
+            await self._switch_to(path)
+
+    async def _switch_to(self: ConsoleApp, path: Path) -> None:
+        """Checkpoint and stop the current search, then run the one at `path`."""
+        try:
+            opened = open_search(path)
+        except (SearchFileError, CheckpointConflict) as exc:
+            self.notify(str(exc), title=f"Cannot open {path}", severity="error", timeout=15)
+            return
+        if self.running is not None:
+            self.say("checkpointing and stopping this search...")
+            await self.running.shutdown()
+        self.launch(opened)
+
+    # -- quit ----------------------------------------------------------------------------------
+
+    def action_quit(self: ConsoleApp) -> None:
+        checkpoint = self.running.opened.checkpoint if self.running else "the checkpoint"
+        self.push_screen(
+            ConfirmScreen("Quit?", f"The search is checkpointed; reopen {checkpoint} to resume."),
+            self._quit_confirmed,
+        )
+
+    @work(exclusive=True, group="quit")
+    async def _quit_confirmed(self: ConsoleApp, yes: bool | None) -> None:
+        if not yes:
+            return
+        self.notify("checkpointing and stopping local nodes...", timeout=30)
+        if self.running is not None:
+            await self.running.shutdown()
+        self.exit(0)
+
+    def action_export(self: ConsoleApp) -> None:
+        self.notify("export is not configured", severity="warning")
+
+    def on_search_state(self: ConsoleApp, state: str) -> None:
+        if state == "finished" and self.running is not None:
+            snap = self.running.scheduler.snapshot()
+            best = (
+                f"best {snap.best_score:.4f} (trial {snap.best_trial})"
+                if snap.best_trial is not None
+                else "no trial scored"
+            )
+            self.notify(
+                f"{snap.done} scored, {snap.failed} failed; {best}",
+                title="Search finished",
+                timeout=15,
+            )
+
+
+def _open_problem(path: Path) -> str | None:
+    try:
+        open_search(path)
+    except (SearchFileError, CheckpointConflict) as exc:
+        return str(exc)
+    return None
+
+
+def _save_as_problem(path: Path, search_hash: str) -> str | None:
+    if path.is_dir():
+        return f"{path} is a folder; give a file name"
+    if path.exists():
+        try:
+            existing = load_search(path)
+        except SearchFileError:
+            return f"{path} exists and is not a checkpoint of this search; choose another name"
+        if existing.state is None or existing.state.config_hash != search_hash:
+            return f"{path} holds a different search; choose another name"
+    elif not path.parent.exists():
+        return f"folder {path.parent} does not exist"
+    return None

@@ -1,0 +1,51 @@
+"""The key table, built from the app's own bindings so it can never disagree with them."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+KEY_NAMES = {"question_mark": "?", "ctrl+q": "ctrl+q", "ctrl+c": "ctrl+c"}
+
+
+def key_names(binding: Binding) -> str:
+    """'question_mark,f1' -> '? / f1', as a person would type them."""
+    return " / ".join(KEY_NAMES.get(key.strip(), key.strip()) for key in binding.key.split(","))
+
+
+def key_table(bindings: list[Binding]) -> Table:
+    table = Table(box=None, show_header=True, header_style="bold")
+    table.add_column("key")
+    table.add_column("action")
+    for binding in bindings:
+        table.add_row(key_names(binding), binding.tooltip or binding.description)
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,f1,question_mark", "close", "Close")]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: 90; max-width: 95%; height: auto; max-height: 90%; border: thick $accent;
+        padding: 1 2; background: $surface;
+    }
+    """
+
+    def __init__(self, bindings: list[Binding], intro: str) -> None:
+        super().__init__()
+        self.bindings_shown = bindings
+        self.intro = intro
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(self.intro)
+            yield Static(key_table(self.bindings_shown))
+            yield Static("\nEvery action is also in the command palette (ctrl+p).")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,56 @@
+"""Ask for a file path (open, save as); the caller checks it and may show an error in place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+
+# Returns None when the path is acceptable (the screen closes), else an error to show.
+PathCheck = Callable[[Path], str | None]
+
+
+class PathPrompt(ModalScreen[Path | None]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    DEFAULT_CSS = """
+    PathPrompt { align: center middle; }
+    PathPrompt > Vertical {
+        width: 90; max-width: 95%; height: auto; border: thick $accent; padding: 1 2;
+        background: $surface;
+    }
+    PathPrompt #error { color: $error; height: auto; }
+    PathPrompt .hint { color: $text-muted; }
+    """
+
+    def __init__(self, title: str, initial: str, check: PathCheck) -> None:
+        super().__init__()
+        self.title_text = title
+        self.initial = initial
+        self.check = check
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.title_text)
+            yield Input(value=self.initial, id="path")
+            yield Static("", id="error")
+            yield Label("Enter: accept    Escape: cancel", classes="hint")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        raw = event.value.strip()
+        if not raw:
+            self.query_one("#error", Static).update("type a file path")
+            return
+        path = Path(raw).expanduser()
+        error = self.check(path)
+        if error:
+            self.query_one("#error", Static).update(error)
+        else:
+            self.dismiss(path)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,60 @@
+"""Everything about one trial: params, fold scores, attempts, node, and the full error text."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from console.scheduler.ledger import Trial
+
+
+def describe_trial(trial: Trial, metric: str) -> Text:
+    out = Text()
+    out.append(f"Trial {trial.id}", style="bold")
+    out.append(f"   {trial.status}, {trial.attempts} attempt(s)")
+    if trial.node:
+        out.append(f", node {trial.node}")
+    out.append("\n\nParameters\n", style="bold underline")
+    for name, value in trial.params.items():
+        out.append(f"  {name} = {value!r}\n")
+    if trial.score is not None:
+        out.append(f"\n{metric}: ", style="bold")
+        out.append(f"{trial.score:.6f} +- {trial.std or 0.0:.6f}\n")
+    if trial.fold_scores:
+        out.append("fold scores: ", style="bold")
+        out.append(", ".join(f"{s:.4f}" for s in trial.fold_scores) + "\n")
+    if trial.duration_s is not None:
+        out.append(f"fit + score time: {trial.duration_s:.2f} s\n")
+    if trial.finished_at:
+        out.append(f"finished at: {trial.finished_at}\n")
+    if trial.error:
+        out.append("\nError\n", style="bold underline red")
+        out.append(trial.error.rstrip() + "\n", style="red")
+    return out
+
+
+class TrialDetailScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,enter,q", "close", "Close")]
+    DEFAULT_CSS = """
+    TrialDetailScreen { align: center middle; }
+    TrialDetailScreen > VerticalScroll {
+        width: 100; max-width: 95%; height: auto; max-height: 90%; border: thick $accent;
+        padding: 1 2; background: $surface;
+    }
+    """
+
+    def __init__(self, trial: Trial, metric: str) -> None:
+        super().__init__()
+        self.text = describe_trial(trial, metric)
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(self.text)
+            yield Static(Text("Escape / Enter: close   arrows: scroll", style="dim"))
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,55 @@
+"""The best model so far: score +- std, its params, trial, node, and when it was found."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from console.headless import format_duration
+from console.scheduler.snapshot import Snapshot
+
+
+def format_params(params: dict) -> str:
+    return ", ".join(f"{name}={_short(value)}" for name, value in params.items())
+
+
+def _short(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+class BestPanel(Static):
+    """Shows the best trial; `announce()` flashes it when a new best arrives."""
+
+    DEFAULT_CSS = """
+    BestPanel { height: auto; padding: 0 1; }
+    BestPanel.-new-best { background: $success 30%; }
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.found_at_elapsed: float | None = None  # search time when the best was found
+
+    def show(self, snap: Snapshot, metric: str) -> None:
+        if snap.best_trial is None:
+            self.update(Text(f"no trial scored yet ({metric})", style="dim"))
+            return
+        when = (
+            f", found at {format_duration(self.found_at_elapsed)}"
+            if self.found_at_elapsed is not None
+            else ""
+        )
+        self.update(
+            Text.assemble(
+                (f"{snap.best_score:.4f}", "bold green"),
+                f" +- {snap.best_std:.4f} {metric}",
+                f"   trial {snap.best_trial} on {snap.best_node}{when}\n",
+                (format_params(snap.best_params or {}), "bold"),
+            )
+        )
+
+    def announce(self, elapsed_s: float) -> None:
+        self.found_at_elapsed = elapsed_s
+        self.add_class("-new-best")
+        self.set_timer(1.5, lambda: self.remove_class("-new-best"))

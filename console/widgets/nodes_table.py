@@ -1,0 +1,70 @@
+"""One row per node ever seen: slots busy/total, trials done and failed, heartbeat age, state."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from console.scheduler.snapshot import NodeView
+
+NODE_STATE_STYLES = {
+    "idle": "yellow",
+    "busy": "green",
+    "draining": "magenta",
+    "drained": "magenta",
+    "lost": "bold red",
+    "left": "dim",
+}
+COLUMN_WIDTHS = {
+    "node": 12,
+    "host": 14,
+    "slots": 5,
+    "done": 5,
+    "failed": 6,
+    "seen": 5,
+    "state": 8,
+}
+
+
+class NodesTable(DataTable):
+    """Keyed by node id and updated in place; lost nodes stay, marked."""
+
+    DEFAULT_CSS = """
+    NodesTable { height: auto; }
+    """
+
+    def on_mount(self) -> None:
+        self.cursor_type = "row"
+        self.zebra_stripes = True
+        for name, width in COLUMN_WIDTHS.items():
+            self.add_column(name, key=name, width=width)
+
+    def show(self, nodes: tuple[NodeView, ...]) -> None:
+        for node in nodes:
+            cells = {
+                "node": node.node_id,
+                "host": node.host,
+                "slots": f"{node.busy}/{node.slots}",
+                "done": node.done,
+                "failed": node.failed,
+                "seen": _age(node),
+                "state": Text(node.state, style=NODE_STATE_STYLES.get(node.state, "")),
+            }
+            if node.node_id in self.rows:
+                for column, value in cells.items():
+                    self.update_cell(node.node_id, column, value)
+            else:
+                self.add_row(*cells.values(), key=node.node_id)
+
+    @property
+    def selected_node(self) -> str | None:
+        if not self.row_count:
+            return None
+        row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        return row_key.value
+
+
+def _age(node: NodeView) -> str:
+    if node.state in ("lost", "left"):
+        return "--"
+    return f"{node.last_seen_age_s:.0f}s" if node.last_seen_age_s >= 1.5 else "now"

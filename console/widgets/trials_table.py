@@ -1,0 +1,132 @@
+"""One row per trial, updated in place as results stream in; newest first or best first.
+
+Only the top `MAX_ROWS` rows of the current order are in the widget: a 10,000-trial search stays
+fast, and the full history is still in the scheduler's ledger (and the checkpoint).
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from console.headless import format_duration
+from console.scheduler.ledger import FAILED, OK, PENDING, RUNNING, Ledger, Trial
+from console.widgets.best_panel import format_params
+
+MAX_ROWS = 300
+# Fixed widths: cells are updated in place, so they must not depend on the first row's content.
+COLUMN_WIDTHS = {
+    "id": 5,
+    "state": 7,
+    "score": 6,
+    "folds": 11,
+    "time": 6,
+    "node": 10,
+    "tries": 5,
+    "params": None,
+}
+COLUMNS = tuple(COLUMN_WIDTHS)
+STATUS_STYLES = {OK: "green", FAILED: "bold red", RUNNING: "yellow", PENDING: "dim"}
+ORDERS = ("newest", "best")
+
+
+class TrialsTable(DataTable):
+    """Keyed by trial id. `apply()` takes the ids that changed since the last refresh."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.order = "newest"
+        self.folds_total = 0  # the search's cv, for "3/5" fold progress
+        self._rank: dict[int, tuple] = {}  # shown trial id -> its sort key in the current order
+
+    def on_mount(self) -> None:
+        self.cursor_type = "row"
+        self.zebra_stripes = True
+        for name, width in COLUMN_WIDTHS.items():
+            self.add_column(name, key=name, width=width)
+
+    def toggle_order(self, ledger: Ledger, now: float) -> str:
+        self.order = ORDERS[(ORDERS.index(self.order) + 1) % len(ORDERS)]
+        self.rebuild(ledger, now)
+        return self.order
+
+    def rebuild(self, ledger: Ledger, now: float) -> None:
+        self.clear()
+        self._rank.clear()
+        self.apply(ledger, set(ledger.trials), now)
+
+    def apply(self, ledger: Ledger, changed: set[int], now: float) -> None:
+        added = False
+        for trial_id in changed:
+            trial = ledger.trials.get(trial_id)
+            if trial is None or not _ever_started(trial):
+                continue
+            rank = self._rank_of(trial)
+            if trial_id in self._rank:
+                added |= rank != self._rank[trial_id]
+                self._rank[trial_id] = rank
+                cells = _cells(trial, now, self.folds_total)
+                for column, value in zip(COLUMNS, cells, strict=True):
+                    self.update_cell(str(trial_id), column, value)
+            else:
+                self._rank[trial_id] = rank
+                self.add_row(*_cells(trial, now, self.folds_total), key=str(trial_id))
+                added = True
+        self._tick_running(ledger, changed, now)
+        if added:
+            self._trim_and_sort()
+
+    def _tick_running(self, ledger: Ledger, changed: set[int], now: float) -> None:
+        """Running trials' elapsed time moves even when no event arrives."""
+        for trial_id in self._rank:
+            trial = ledger.trials.get(trial_id)
+            if trial is not None and trial.status == RUNNING and trial_id not in changed:
+                self.update_cell(str(trial_id), "time", format_duration(now - trial.started_at))
+
+    def _rank_of(self, trial: Trial) -> tuple:
+        if self.order == "best":
+            score = trial.score if trial.status == OK else float("-inf")
+            return (-score, trial.id)  # type: ignore[operator]
+        return (-trial.id,)
+
+    def _trim_and_sort(self) -> None:
+        if len(self._rank) > MAX_ROWS:
+            for trial_id in sorted(self._rank, key=self._rank.__getitem__)[MAX_ROWS:]:
+                del self._rank[trial_id]
+                self.remove_row(str(trial_id))
+        self.sort("id", key=lambda trial_id: self._rank[trial_id])
+
+    @property
+    def selected_trial(self) -> int | None:
+        if not self.row_count:
+            return None
+        row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        return int(row_key.value)  # type: ignore[arg-type]
+
+
+def _ever_started(trial: Trial) -> bool:
+    return trial.attempts > 0 or trial.is_final
+
+
+def _cells(trial: Trial, now: float, folds_total: int) -> tuple:
+    status = trial.status
+    if status == RUNNING:
+        folds = f"{trial.folds_done}/{folds_total}"
+        if trial.fold_scores:  # the running mean so far, marked as provisional
+            mean = sum(trial.fold_scores) / len(trial.fold_scores)
+            folds += f" ~{mean:.3f}"
+        score, time = "", format_duration(now - trial.started_at)
+    else:
+        folds = str(len(trial.fold_scores)) if trial.fold_scores else ""
+        score = f"{trial.score:.4f}" if trial.score is not None else ""
+        time = f"{trial.duration_s:.1f}s" if trial.duration_s is not None else ""
+    return (
+        trial.id,
+        Text(status, style=STATUS_STYLES.get(status, "")),
+        score,
+        folds,
+        time,
+        trial.node or "",
+        trial.attempts,
+        format_params(trial.params),
+    )
