@@ -82,6 +82,11 @@ class ConsoleApp(Controls, App[int]):
         self.set_interval(REFRESH_EVERY_S, self.refresh_view)
         self.launch(self.opened)
 
+    async def on_unmount(self) -> None:
+        """However the app ends (quit, a test's teardown), checkpoint and stop local nodes."""
+        if self.running is not None:
+            await self.running.shutdown()
+
     def on_resize(self) -> None:
         self.screen.set_class(self.size.width >= WIDE_FROM_COLUMNS, "-wide")
         self.screen.set_class(self.size.height >= TALL_FROM_ROWS, "-tall")

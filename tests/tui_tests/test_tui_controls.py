@@ -1,0 +1,151 @@
+"""Each key reaches the right scheduler control, with real nodes and a real socket."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from console.screens.confirm import ConfirmScreen
+from console.screens.help import HelpScreen
+from console.screens.trial_detail import TrialDetailScreen
+from console.searchfile import load_search
+from console.widgets.status_bar import StatusBar
+from console.widgets.trials_table import TrialsTable
+from tests.conftest import write_search
+from tests.tui_tests.conftest import SIZE, log_text, make_app, table_rows, text_of, until
+
+SLOW_GRID = 'seconds = { type = "choice", values = [0.3, 0.31, 0.32, 0.33, 0.34, 0.35, 0.36] }'
+
+
+def slow_search(tmp_path: Path) -> Path:
+    return write_search(tmp_path, space=SLOW_GRID)
+
+
+def test_pause_shows_paused_and_stops_dispatch(tmp_path: Path) -> None:
+    app = make_app(slow_search(tmp_path), tmp_path / "ck.toml", local_nodes=1)
+
+    async def scenario() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            scheduler = app.running.scheduler
+            await until(pilot, lambda: scheduler.ledger.done >= 1, 30, "a first result")
+            await pilot.press("p")
+            assert scheduler.state == "paused"
+            await until(pilot, lambda: "PAUSED" in text_of(app.query_one(StatusBar)), 5, "PAUSED")
+            await until(pilot, lambda: scheduler.ledger.running == 0, 10, "running trials end")
+            dispatched = sum(t.attempts for t in scheduler.ledger.trials.values())
+            await pilot.pause(1.0)  # a window in which a running search would dispatch (~0.1 s)
+            assert sum(t.attempts for t in scheduler.ledger.trials.values()) == dispatched
+            assert "paused: running trials finish" in log_text(app)
+            await pilot.press("r")
+            assert scheduler.state == "running"
+            await until(pilot, lambda: scheduler.state == "finished", 30, "the search to finish")
+
+    asyncio.run(scenario())
+
+
+def test_node_keys_drain_add_and_stop_local_nodes(tmp_path: Path) -> None:
+    app = make_app(slow_search(tmp_path), tmp_path / "ck.toml", local_nodes=1)
+
+    async def scenario() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            scheduler = app.running.scheduler
+            await until(pilot, lambda: scheduler.nodes.get("local-1") is not None, 20, "join")
+            await pilot.pause(0.2)  # the nodes table shows it (and has a cursor row)
+            await pilot.press("d")
+            assert scheduler.nodes.get("local-1").draining
+            await until(pilot, lambda: "draining" in log_text(app), 5, "drain logged")
+            await pilot.press("d")
+            assert not scheduler.nodes.get("local-1").draining
+            await pilot.press("n")
+            await until(pilot, lambda: scheduler.nodes.get("local-2") is not None, 20, "+node")
+            assert app.running.local.running() == ["local-1", "local-2"]
+            await pilot.press("k")  # the cursor is on local-1
+            await until(
+                pilot, lambda: scheduler.nodes.get("local-1").state == "left", 20, "node left"
+            )
+            assert app.running.local.running() == ["local-2"]
+            await until(pilot, lambda: scheduler.state == "finished", 30, "finish on local-2")
+        counts = [t.attempts for t in scheduler.ledger.trials.values()]
+        assert all(t.status == "ok" for t in scheduler.ledger.trials.values()), counts
+
+    asyncio.run(scenario())
+
+
+def test_trial_keys_detail_sort_and_retry_failed(tmp_path: Path) -> None:
+    search = write_search(tmp_path, space='fail = { type = "choice", values = [false, true] }')
+    app = make_app(search, tmp_path / "ck.toml", local_nodes=1)
+
+    async def scenario() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            scheduler = app.running.scheduler
+            await until(pilot, lambda: scheduler.state == "finished", 30, "first pass")
+            await pilot.pause(0.3)
+            table = app.query_one(TrialsTable)
+            assert [row[0] for row in table_rows(table)] == ["1", "0"]  # newest first
+            await pilot.press("s")
+            assert [row[0] for row in table_rows(table)] == ["0", "1"]  # best first
+            assert "best first" in str(app.query_one("#trials-box").border_title)
+            table.focus()
+            await pilot.press("down", "i")  # the failed trial
+            assert isinstance(app.screen, TrialDetailScreen)
+            assert "asked to fail" in app.screen.text.plain
+            await pilot.press("escape")
+            await pilot.press("f")
+            assert scheduler.ledger.trials[1].attempts >= 1
+            await until(pilot, lambda: scheduler.ledger.trials[1].attempts == 2, 20, "retry")
+            await until(pilot, lambda: scheduler.state == "finished", 20, "second pass")
+            assert "retrying 1 failed trial(s)" in log_text(app)
+
+    asyncio.run(scenario())
+
+
+def test_stop_resume_and_quit_ask_first_and_checkpoint(tmp_path: Path) -> None:
+    checkpoint = tmp_path / "ck.toml"
+    app = make_app(slow_search(tmp_path), checkpoint, local_nodes=1)
+
+    async def scenario() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            scheduler = app.running.scheduler
+            await until(pilot, lambda: scheduler.ledger.done >= 1, 30, "a first result")
+            await pilot.press("x")
+            assert isinstance(app.screen, ConfirmScreen)
+            await pilot.press("n")
+            assert scheduler.state == "running"
+            await pilot.press("x", "y")
+            await until(pilot, lambda: scheduler.state == "stopped", 10, "stopped")
+            saved = load_search(checkpoint).state
+            assert saved.status == "stopped"
+            assert all(row["status"] in ("ok", "pending") for row in saved.trials)
+            await pilot.press("r")  # reopens the checkpoint
+            await until(pilot, lambda: app.running.scheduler is not scheduler, 10, "reopened")
+            await until(pilot, lambda: app.search_state == "finished", 30, "finish")
+            await pilot.press("q", "n")
+            assert app.is_running
+            await pilot.press("q", "y")
+            await until(pilot, lambda: not app.is_running, 20, "the app to exit")
+
+    asyncio.run(scenario())
+    assert app.return_code == 0
+    rows = load_search(checkpoint).state.trials
+    assert len(rows) == 7 and all(row["status"] == "ok" for row in rows)
+    assert all(row["attempts"] in (1, 2) for row in rows)
+
+
+def test_help_lists_every_key_and_the_palette_offers_every_action(tmp_path: Path) -> None:
+    app = make_app(slow_search(tmp_path), tmp_path / "ck.toml")
+
+    async def scenario() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("question_mark")
+            assert isinstance(app.screen, HelpScreen)
+            await pilot.press("escape")
+            commands = [c.title for c in app.get_system_commands(app.screen)]
+            for expected in ("Pause (p)", "Export (e)", "Open (o)", "Drain (d)", "Quit (q)"):
+                assert expected in commands
+            assert "Resume (r)" not in commands  # not paused: nothing to resume
+            await pilot.press("ctrl+p")
+            await pilot.press(*"pause")
+            await pilot.press("enter")
+            await until(pilot, lambda: app.running.scheduler.state == "paused", 5, "paused")
+
+    asyncio.run(scenario())

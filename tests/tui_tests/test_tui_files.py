@@ -1,0 +1,67 @@
+"""Save-as and open through the dialogs: files round-trip, and bad files are refused in place."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from textual.widgets import Static
+
+from console.screens.path_prompt import PathPrompt
+from console.searchfile import load_search
+from tests.conftest import write_search
+from tests.tui_tests.conftest import SIZE, log_text, make_app, text_of, until
+
+
+async def type_path(pilot, path: str) -> None:
+    """Fill the path field and press Enter (pressing each key of a long tmp path is slow)."""
+    field = pilot.app.screen.query_one("#path")
+    field.value = path[:-1]
+    field.cursor_position = len(field.value)
+    await pilot.press(path[-1], "enter")
+
+
+def test_save_as_then_open_round_trips_the_search(tmp_path: Path) -> None:
+    search = write_search(
+        tmp_path,
+        space='C = { type = "choice", values = [0.1, 1.0, 10.0] }',
+        estimator="logistic_regression",
+    )
+    other = write_search(tmp_path, name="other")
+    saved_as = tmp_path / "copy.toml"
+    app = make_app(search, tmp_path / "ck.toml", local_nodes=1)
+
+    async def scenario() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            first = app.running.scheduler
+            await until(pilot, lambda: first.state == "finished", 30, "the search to finish")
+            await pilot.press("a")
+            assert isinstance(app.screen, PathPrompt)
+            await type_path(pilot, str(tmp_path / "no-such-folder" / "x.toml"))
+            assert "does not exist" in text_of(app.screen.query_one("#error", Static))
+            await type_path(pilot, str(other))  # a different search: never overwritten
+            assert "not a checkpoint of this search" in text_of(
+                app.screen.query_one("#error", Static)
+            ) or "different search" in text_of(app.screen.query_one("#error", Static))
+            await type_path(pilot, str(saved_as))
+            assert not isinstance(app.screen, PathPrompt)
+            assert first.checkpointer.path == saved_as
+            copy = load_search(saved_as)
+            assert [r["score"] for r in copy.state.trials] == [
+                first.ledger.trials[i].score for i in range(3)
+            ]
+
+            await pilot.press("o")
+            await type_path(pilot, str(tmp_path / "missing.toml"))
+            assert "missing.toml" in text_of(app.screen.query_one("#error", Static))
+            await pilot.press("escape")
+            await pilot.press("o")
+            await type_path(pilot, str(saved_as))
+            await until(pilot, lambda: app.running.scheduler is not first, 10, "reopened")
+            reopened = app.running.scheduler
+            assert reopened.checkpointer.path == saved_as
+            assert reopened.ledger.done == 3
+            await until(pilot, lambda: reopened.state == "finished", 10, "nothing left to run")
+            await until(pilot, lambda: "3 already finished" in log_text(app), 5, "resume note")
+
+    asyncio.run(scenario())
