@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from collections.abc import Callable
 
 from textual import work
@@ -24,6 +26,7 @@ from node.transport import BindError
 REFRESH_EVERY_S = 0.1  # coalesce: widgets change at most ten times a second
 WIDE_FROM_COLUMNS = 120
 TALL_FROM_ROWS = 40
+QUIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 __all__ = ["ConsoleApp", "LaunchOptions"]
 
@@ -50,23 +53,29 @@ class ConsoleApp(Controls, App[int]):
         self.updates = PendingUpdates()
         self.failure: str | None = None  # why the scheduler stopped on an error, if it did
         self.exported_for: tuple[str, int] | None = None  # (checkpoint, trial) auto-exported
+        # Held, not queried: a timer or key may fire while a dialog is the current screen.
+        self.status_bar = StatusBar(id="status")
+        self.nodes_table = NodesTable(id="nodes")
+        self.best_panel = BestPanel(id="best")
+        self.score_chart = ScoreChart(id="chart")
+        self.trials_table = TrialsTable(id="trials")
+        self.event_log = EventLog(id="log")
 
     # -- layout --------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield StatusBar(id="status")
+        yield self.status_bar
         with Container(id="top-row"):
             with Vertical(id="nodes-box", classes="panel"):
-                yield NodesTable(id="nodes")
+                yield self.nodes_table
             with Vertical(id="best-box", classes="panel"):
-                yield BestPanel(id="best")
+                yield self.best_panel
         with Vertical(id="chart-box", classes="panel"):
-            yield ScoreChart(id="chart")
-        with Container(id="bottom-row"):
-            with Vertical(id="trials-box", classes="panel"):
-                yield TrialsTable(id="trials")
-            with Vertical(id="log-box", classes="panel"):
-                yield EventLog(id="log")
+            yield self.score_chart
+        with Vertical(id="trials-box", classes="panel"):
+            yield self.trials_table
+        with Vertical(id="log-box", classes="panel"):
+            yield self.event_log
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -80,10 +89,18 @@ class ConsoleApp(Controls, App[int]):
         for selector, title in titles.items():
             self.query_one(selector).border_title = title
         self.set_interval(REFRESH_EVERY_S, self.refresh_view)
+        # SIGTERM (a service manager, kill) and SIGHUP (the SSH session dropped without tmux)
+        # quit as `q` would, without asking: checkpoint, stop local nodes, exit 0.
+        loop = asyncio.get_running_loop()
+        for signum in QUIT_SIGNALS:
+            loop.add_signal_handler(signum, self._quit_confirmed, True)
         self.launch(self.opened)
 
     async def on_unmount(self) -> None:
         """However the app ends (quit, a test's teardown), checkpoint and stop local nodes."""
+        loop = asyncio.get_running_loop()
+        for signum in QUIT_SIGNALS:
+            loop.remove_signal_handler(signum)
         if self.running is not None:
             await self.running.shutdown()
 
@@ -100,12 +117,12 @@ class ConsoleApp(Controls, App[int]):
         self.updates = PendingUpdates()
         self.running = RunningSearch(opened, self.options, self.updates.add, clock=self.clock)
         self.sub_title = str(opened.checkpoint)
-        trials = self.query_one(TrialsTable)
+        trials = self.trials_table
         trials.folds_total = opened.spec.cv
         trials.rebuild(self.running.scheduler.ledger, self.running.scheduler.clock())
-        self.query_one(ScoreChart).clear()
-        self.query_one(NodesTable).clear()
-        self.query_one(BestPanel).found_at_elapsed = None
+        self.score_chart.clear()
+        self.nodes_table.clear()
+        self.best_panel.found_at_elapsed = None
         if opened.note:
             self.say(opened.note)
         self._run_search(self.running)
@@ -158,18 +175,16 @@ class ConsoleApp(Controls, App[int]):
         scheduler = self.running.scheduler
         batch = self.updates.take()
         snap = scheduler.snapshot()
-        self.query_one(StatusBar).show(snap, "error" if self.failure else None)
-        self.query_one(NodesTable).show(snap.nodes)
-        best = self.query_one(BestPanel)
+        self.status_bar.show(snap, "error" if self.failure else None)
+        self.nodes_table.show(snap.nodes)
+        best = self.best_panel
         if batch.new_best is not None:
             best.announce(snap.elapsed_s)
         best.show(snap, scheduler.spec.metric)
-        self.query_one(ScoreChart).add(batch.scores)
+        self.score_chart.add(batch.scores)
         with self.batch_update():
-            self.query_one(TrialsTable).apply(
-                scheduler.ledger, batch.dirty_trials, scheduler.clock()
-            )
-        self.query_one(EventLog).add(batch.log, scheduler.started, batch.log_overflow)
+            self.trials_table.apply(scheduler.ledger, batch.dirty_trials, scheduler.clock())
+        self.event_log.add(batch.log, scheduler.started, batch.log_overflow)
         for message in batch.errors:
             self.notify(message, title="Scheduler error", severity="error", timeout=10)
         if batch.state is not None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.app import SystemCommand
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 
 from console.screens.confirm import ConfirmScreen
 from console.screens.help import HelpScreen, key_names
@@ -18,7 +18,6 @@ from console.screens.path_prompt import PathPrompt
 from console.screens.trial_detail import TrialDetailScreen
 from console.searchfile import SearchFileError, load_search
 from console.session import CheckpointConflict, open_search
-from console.widgets.nodes_table import NodesTable
 from console.widgets.trials_table import TrialsTable
 
 if TYPE_CHECKING:
@@ -32,7 +31,12 @@ BINDINGS = [
     Binding("r", "resume", "Resume", tooltip="resume a paused or stopped search"),
     Binding("i", "detail", "Detail", tooltip="params, fold scores and error of the selected trial"),
     Binding("s", "sort", "Sort", tooltip="trials newest first / best score first"),
-    Binding("d", "drain", "Drain", tooltip="drain the selected node (again: undo)"),
+    Binding(
+        "d",
+        "drain",
+        "Drain",
+        tooltip="drain the selected node; again: undo (also releases a quarantined node)",
+    ),
     Binding("f", "retry_failed", "Retry", tooltip="retry every failed trial"),
     Binding("n", "add_node", "+Node", tooltip="start one more local node"),
     Binding("k", "stop_node", "-Node", tooltip="stop the selected (or newest) local node"),
@@ -40,6 +44,9 @@ BINDINGS = [
     Binding("w", "save", "Save", tooltip="checkpoint now"),
     Binding("a", "save_as", "SaveAs", tooltip="save the search with its results to a new file"),
     Binding("o", "open", "Open", tooltip="open another search file (this one is checkpointed)"),
+    Binding(
+        "f2", "save_screenshot", "Shot", tooltip="save an SVG screenshot next to the checkpoint"
+    ),
     Binding("x", "stop", "Stop", tooltip="stop: cancel running trials, checkpoint"),
     Binding("q", "quit", "Quit", tooltip="checkpoint, stop local nodes, quit"),
     # Also from anywhere, even a text field; not shown twice in the footer.
@@ -56,7 +63,7 @@ class Controls:
         yield from super().get_system_commands(screen)  # type: ignore[misc]
         offered = set()
         for binding in BINDINGS:
-            if binding.action not in offered and self.check_action(binding.action, ()):
+            if binding.action not in offered and self.applies(binding.action):
                 offered.add(binding.action)
                 yield SystemCommand(
                     f"{binding.description} ({key_names(binding)})",
@@ -65,6 +72,12 @@ class Controls:
                 )
 
     def check_action(self: ConsoleApp, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if isinstance(self.screen, ModalScreen):
+            return False  # a dialog is open: only its own keys
+        return self.applies(action)
+
+    def applies(self: ConsoleApp, action: str) -> bool:
+        """Whether an action makes sense in the search's current state."""
         state = self.search_state
         if action == "pause":
             return state == "running"
@@ -116,12 +129,12 @@ class Controls:
     # -- nodes ---------------------------------------------------------------------------------
 
     def action_drain(self: ConsoleApp) -> None:
-        node_id = self.query_one(NodesTable).selected_node
+        node_id = self.nodes_table.selected_node
         if self.running is None or node_id is None:
             self.notify("no node selected", severity="warning")
             return
         node = self.running.scheduler.nodes.get(node_id)
-        draining = not (node and node.draining)
+        draining = not (node and (node.draining or node.quarantined))
         self.running.scheduler.drain(node_id, draining)
         self.say(
             f"node {node_id} draining: finishes its trials, gets no more (d again: undo)"
@@ -143,7 +156,7 @@ class Controls:
         if local is None or not running:
             self.notify("no local node is running", severity="warning")
             return
-        selected = self.query_one(NodesTable).selected_node
+        selected = self.nodes_table.selected_node
         node_id = selected if selected in running else running[-1]
         local.stop(node_id)
         self.say(f"stopping local node {node_id}: it hands its trials back and exits")
@@ -151,7 +164,7 @@ class Controls:
     # -- trials --------------------------------------------------------------------------------
 
     def action_detail(self: ConsoleApp) -> None:
-        trial_id = self.query_one(TrialsTable).selected_trial
+        trial_id = self.trials_table.selected_trial
         if self.running is None or trial_id is None:
             self.notify("no trial selected", severity="warning")
             return
@@ -165,9 +178,9 @@ class Controls:
     def action_sort(self: ConsoleApp) -> None:
         if self.running is None:
             return
-        table = self.query_one(TrialsTable)
+        table = self.trials_table
         order = table.toggle_order(self.running.scheduler.ledger, self.running.scheduler.clock())
-        self.query_one("#trials-box").border_title = f"Trials ({order} first)"
+        self.trials_table.parent.border_title = f"Trials ({order} first)"  # type: ignore[union-attr]
 
     def action_help(self: ConsoleApp) -> None:
         self.push_screen(HelpScreen(BINDINGS, "zmq-hpo console: keys"))
@@ -228,6 +241,15 @@ class Controls:
             self.say("checkpointing and stopping this search...")
             await self.running.shutdown()
         self.launch(opened)
+
+    def action_save_screenshot(self: ConsoleApp) -> None:
+        if self.running is None:
+            return
+        checkpoint = self.running.opened.checkpoint
+        stamp = self.running.scheduler.snapshot().elapsed_s
+        name = f"{checkpoint.stem}-screen-{int(stamp)}s.svg"
+        path = self.save_screenshot(filename=name, path=str(checkpoint.parent))
+        self.say(f"screenshot saved to {path}")
 
     # -- quit ----------------------------------------------------------------------------------
 

@@ -80,6 +80,11 @@ def describe(event: ev.Event) -> str | None:
                 if ids
                 else f"node {n} gone ({why})"
             )
+        case ev.NodeQuarantined(node_id=n, strikes=k, last_failure=why):
+            return (
+                f"node {n} quarantined after {k} crashes/timeouts in a row ({why}); "
+                "it gets no more trials until released"
+            )
         case ev.TrialScored(trial_id=t, score=s, std=sd, node_id=n, is_best=True):
             return f"new best: trial {t} scored {s:.4f} +- {sd:.4f} on {n}"
         case ev.TrialFailed(trial_id=t, status=st, error=e, final=final):

@@ -88,7 +88,7 @@ def _severity(event: ev.Event) -> str:
     match event:
         case ev.TrialScored(is_best=True) | ev.NodeJoined():
             return "good"
-        case ev.TrialFailed(final=True) | ev.SchedulerError():
+        case ev.TrialFailed(final=True) | ev.SchedulerError() | ev.NodeQuarantined():
             return "error"
         case ev.TrialFailed() | ev.NodeLost() | ev.TrialRequeued() | ev.MessageDropped():
             return "warning"

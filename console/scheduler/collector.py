@@ -85,6 +85,8 @@ class Collector:
     def _record(self: Scheduler, trial: Trial, node: NodeInfo | None, body: dict[str, Any]) -> None:
         now, status, node_id = self.clock(), body["status"], body["node_id"]
         other_lease = trial.lease_id if trial.lease_id != body["lease_id"] else None
+        if status in (p.STATUS_TIMEOUT, p.STATUS_CRASH) and node is not None:
+            self._strike(node, f"trial {trial.id} {status}")  # the node's fault, not the params'
         if status == p.STATUS_OK and body["mean"] is not None:
             if trial.status != RUNNING:  # adopted from an old lease: count it through running
                 trial.status = RUNNING
@@ -95,6 +97,7 @@ class Collector:
             self.checkpointer.journal(trial)
             if node is not None:
                 node.done += 1
+                node.strikes = 0
             self._emit(
                 ev.TrialScored,
                 trial_id=trial.id,
@@ -118,6 +121,15 @@ class Collector:
             )
         if other_lease:
             self._revoke(other_lease, "trial already recorded")
+
+    def _strike(self: Scheduler, node: NodeInfo, why: str) -> None:
+        """One more crash or timeout in a row on this node; quarantine it at the limit."""
+        was_quarantined = node.quarantined
+        node.strikes += 1
+        if node.quarantined and not was_quarantined:
+            self._emit(
+                ev.NodeQuarantined, node_id=node.node_id, strikes=node.strikes, last_failure=why
+            )
 
     def _fail(
         self: Scheduler, trial: Trial, node: NodeInfo | None, status: str, error: str

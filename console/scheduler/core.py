@@ -101,11 +101,18 @@ class Scheduler(Collector, LeaseKeeping):
         return self._stop_requested
 
     def drain(self, node_id: str, draining: bool = True) -> bool:
-        """Let a node finish its trials but give it no more (draining=False undoes it)."""
+        """Let a node finish its trials but give it no more.
+
+        draining=False undoes it, and also releases a quarantined node (the operator has
+        looked at it). Returns False for an unknown node.
+        """
         node = self.nodes.get(node_id)
         if node is None:
             return False
         node.draining = draining
+        if not draining:
+            node.strikes = 0
+        self._dispatch_now()
         return True
 
     def retry_failed(self) -> int:

@@ -30,6 +30,16 @@ class NodeLost(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class NodeQuarantined(Event):
+    """Its trials crashed or timed out `strikes` times in a row: it gets no more work until
+    released (drain(node, False))."""
+
+    node_id: str
+    strikes: int
+    last_failure: str
+
+
+@dataclass(frozen=True, slots=True)
 class TrialDispatched(Event):
     trial_id: int
     node_id: str

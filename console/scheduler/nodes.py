@@ -10,6 +10,10 @@ DRAINING = "draining"
 DRAINED = "drained"
 LOST = "lost"
 LEFT = "left"
+QUARANTINED = "quarantined"
+# A node whose trials crash or time out this many times in a row gets no more work until the
+# operator releases it: a broken host must not burn every trial's retry budget.
+QUARANTINE_AFTER = 3
 
 
 @dataclass
@@ -28,6 +32,7 @@ class NodeInfo:
     # slots, so they count against its credit until their results arrive.
     foreign: set[str] = field(default_factory=set)
     draining: bool = False
+    strikes: int = 0  # trials that crashed or timed out on it in a row
     gone: str | None = None  # LOST or LEFT once it is no longer with us
     done: int = 0
     failed: int = 0
@@ -41,14 +46,20 @@ class NodeInfo:
     @property
     def free(self) -> int:
         """Credit: how many more tasks this node may be sent now."""
-        if self.gone or self.draining:
+        if self.gone or self.draining or self.quarantined:
             return 0
         return max(0, self.capacity - len(self.leases) - len(self.foreign))
+
+    @property
+    def quarantined(self) -> bool:
+        return self.strikes >= QUARANTINE_AFTER
 
     @property
     def state(self) -> str:
         if self.gone:
             return self.gone
+        if self.quarantined:
+            return QUARANTINED
         if self.draining:
             return DRAINING if self.leases else DRAINED
         return BUSY if self.leases else IDLE

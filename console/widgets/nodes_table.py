@@ -13,11 +13,12 @@ NODE_STATE_STYLES = {
     "draining": "magenta",
     "drained": "magenta",
     "lost": "bold red",
+    "quarantined": "bold white on red",
     "left": "dim",
 }
 COLUMN_WIDTHS = {
-    "node": 12,
-    "host": 14,
+    "node": 10,
+    "host": 12,
     "slots": 5,
     "done": 5,
     "failed": 6,

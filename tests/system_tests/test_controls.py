@@ -112,3 +112,34 @@ def test_stop_cancels_running_trials_and_saves_them_as_pending(
         10,
         "the node cancels both trials",
     )
+
+
+def test_a_node_that_keeps_crashing_is_quarantined_until_released(
+    tmp_path: Path, nodes: NodeProcs
+) -> None:
+    search = write_search(
+        tmp_path,
+        space='crash = { type = "choice", values = [true, false] }',
+        extra_search="max_attempts = 4\n",
+    )
+    checkpoint = tmp_path / "runs" / "t.toml"
+    recorder = Recorder()
+
+    async def scenario() -> str:
+        scheduler, task = await start_search(search, checkpoint, recorder, nodes, ("n1",))
+        await wait_for(lambda: recorder.of(ev.NodeQuarantined), 30, "quarantine", task)
+        await wait_for(lambda: scheduler.ledger.running == 0, 10, "the last crash in", task)
+        node = scheduler.snapshot().nodes[0]
+        assert node.state == "quarantined"
+        assert scheduler.ledger.trials[0].failures == 3
+        later = [t for t in scheduler.ledger.trials.values() if t.id != 0]
+        assert all(t.attempts == 0 for t in later)  # nothing more went to the broken node
+        assert scheduler.drain("n1", False)  # the operator releases it
+        return await asyncio.wait_for(task, 60)
+
+    assert asyncio.run(scenario()) == "finished"
+    (quarantined,) = recorder.of(ev.NodeQuarantined)
+    assert quarantined.node_id == "n1" and quarantined.strikes == 3
+    rows = {t["id"]: t for t in load_search(checkpoint).state.trials}
+    assert rows[0]["status"] == "failed" and rows[0]["attempts"] == 4
+    assert rows[1]["status"] == "ok"

@@ -63,7 +63,9 @@ def test_node_keys_drain_add_and_stop_local_nodes(tmp_path: Path) -> None:
             await until(
                 pilot, lambda: scheduler.nodes.get("local-1").state == "left", 20, "node left"
             )
-            assert app.running.local.running() == ["local-2"]
+            await until(
+                pilot, lambda: app.running.local.running() == ["local-2"], 10, "local-1 exits"
+            )
             await until(pilot, lambda: scheduler.state == "finished", 30, "finish on local-2")
         counts = [t.attempts for t in scheduler.ledger.trials.values()]
         assert all(t.status == "ok" for t in scheduler.ledger.trials.values()), counts

@@ -1,0 +1,72 @@
+"""`hpo-console FILE` on a real terminal (a pty): the TUI comes up, and signals quit it cleanly."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pytest
+
+from console.searchfile import load_search
+from tests.conftest import REPO, write_search
+
+SLOW = 'seconds = { type = "choice", values = [0.5, 0.51, 0.52, 0.53, 0.54, 0.55, 0.56, 0.57] }'
+
+
+def read_until(fd: int, needle: bytes, timeout: float) -> bytes:
+    """Read the terminal until `needle` shows up; fail after `timeout` seconds."""
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while needle not in seen:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"{needle!r} never appeared; last output: {seen[-500:]!r}")
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            try:
+                seen += os.read(fd, 65536)
+            except OSError:  # the child closed the terminal
+                break
+    return seen
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_tui_on_a_terminal_quits_cleanly_on_a_signal(tmp_path: Path, signum: int) -> None:
+    search = write_search(tmp_path, name="pty", space=SLOW)
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    env = {**os.environ, "TERM": "screen", "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "console", str(search), "--local-nodes", "1"],
+        cwd=tmp_path,
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(terminal)
+    try:
+        read_until(controller, b"RUNNING", 30)
+        read_until(controller, b"0.5", 30)  # a trial is on screen: nodes are working
+        proc.send_signal(signum)
+        tail = read_until(controller, b"checkpoint:", 30)  # the farewell after the screen
+        assert proc.wait(timeout=30) == 0, tail[-2000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(controller)
+    saved = load_search(tmp_path / "runs" / "pty.toml").state
+    assert saved.status in ("stopped", "finished")
+    assert all(row["status"] in ("ok", "pending") for row in saved.trials)
+    assert (tmp_path / "runs" / "pty.logs" / "console.log").exists()
