@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from console.scheduler.snapshot import NodeView
+from console.widgets.keyed_rows import KeyedRows
 
 NODE_STATE_STYLES = {
     "idle": "yellow",
@@ -34,6 +35,10 @@ class NodesTable(DataTable):
     NodesTable { height: auto; }
     """
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.keyed = KeyedRows(self, tuple(COLUMN_WIDTHS))
+
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
@@ -42,20 +47,21 @@ class NodesTable(DataTable):
 
     def show(self, nodes: tuple[NodeView, ...]) -> None:
         for node in nodes:
-            cells = {
-                "node": node.node_id,
-                "host": node.host,
-                "slots": f"{node.busy}/{node.slots}",
-                "done": node.done,
-                "failed": node.failed,
-                "seen": _age(node),
-                "state": Text(node.state, style=NODE_STATE_STYLES.get(node.state, "")),
-            }
-            if node.node_id in self.rows:
-                for column, value in cells.items():
-                    self.update_cell(node.node_id, column, value)
-            else:
-                self.add_row(*cells.values(), key=node.node_id)
+            self.keyed.put(
+                node.node_id,
+                (
+                    node.node_id,
+                    node.host,
+                    f"{node.busy}/{node.slots}",
+                    node.done,
+                    node.failed,
+                    _age(node),
+                    Text(node.state, style=NODE_STATE_STYLES.get(node.state, "")),
+                ),
+            )
+
+    def reset(self) -> None:
+        self.keyed.clear()
 
     @property
     def selected_node(self) -> str | None:

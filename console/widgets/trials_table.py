@@ -6,12 +6,15 @@ fast, and the full history is still in the scheduler's ledger (and the checkpoin
 
 from __future__ import annotations
 
+import heapq
+
 from rich.text import Text
 from textual.widgets import DataTable
 
 from console.headless import format_duration
 from console.scheduler.ledger import FAILED, OK, PENDING, RUNNING, Ledger, Trial
 from console.widgets.best_panel import format_params
+from console.widgets.keyed_rows import KeyedRows
 
 MAX_ROWS = 300
 # Fixed widths: cells are updated in place, so they must not depend on the first row's content.
@@ -37,6 +40,7 @@ class TrialsTable(DataTable):
         super().__init__(*args, **kwargs)
         self.order = "newest"
         self.folds_total = 0  # the search's cv, for "3/5" fold progress
+        self.keyed = KeyedRows(self, COLUMNS)
         self._rank: dict[int, tuple] = {}  # shown trial id -> its sort key in the current order
 
     def on_mount(self) -> None:
@@ -51,37 +55,40 @@ class TrialsTable(DataTable):
         return self.order
 
     def rebuild(self, ledger: Ledger, now: float) -> None:
-        self.clear()
+        self.keyed.clear()
         self._rank.clear()
         self.apply(ledger, set(ledger.trials), now)
 
     def apply(self, ledger: Ledger, changed: set[int], now: float) -> None:
         added = False
-        for trial_id in changed:
-            trial = ledger.trials.get(trial_id)
-            if trial is None or not _ever_started(trial):
-                continue
+        for trial in self._worth_showing(ledger, changed):
             rank = self._rank_of(trial)
-            if trial_id in self._rank:
-                added |= rank != self._rank[trial_id]
-                self._rank[trial_id] = rank
-                cells = _cells(trial, now, self.folds_total)
-                for column, value in zip(COLUMNS, cells, strict=True):
-                    self.update_cell(str(trial_id), column, value)
-            else:
-                self._rank[trial_id] = rank
-                self.add_row(*_cells(trial, now, self.folds_total), key=str(trial_id))
-                added = True
+            added |= rank != self._rank.get(trial.id)
+            self._rank[trial.id] = rank
+            self.keyed.put(str(trial.id), _cells(trial, now, self.folds_total))
         self._tick_running(ledger, changed, now)
         if added:
             self._trim_and_sort()
+
+    def _worth_showing(self, ledger: Ledger, changed: set[int]) -> list[Trial]:
+        """The changed trials that are shown already or may make the top rows.
+
+        A burst (or a rebuild over a big ledger) must not add thousands of rows only to trim them.
+        """
+        fresh = [ledger.trials[i] for i in changed if i in ledger.trials]
+        fresh = [trial for trial in fresh if _ever_started(trial)]
+        if len(fresh) <= MAX_ROWS:
+            return fresh
+        best = heapq.nsmallest(MAX_ROWS, fresh, key=self._rank_of)
+        chosen = {trial.id for trial in best}
+        return best + [t for t in fresh if t.id in self._rank and t.id not in chosen]
 
     def _tick_running(self, ledger: Ledger, changed: set[int], now: float) -> None:
         """Running trials' elapsed time moves even when no event arrives."""
         for trial_id in self._rank:
             trial = ledger.trials.get(trial_id)
             if trial is not None and trial.status == RUNNING and trial_id not in changed:
-                self.update_cell(str(trial_id), "time", format_duration(now - trial.started_at))
+                self.keyed.set_cell(str(trial_id), "time", format_duration(now - trial.started_at))
 
     def _rank_of(self, trial: Trial) -> tuple:
         if self.order == "best":
@@ -93,7 +100,7 @@ class TrialsTable(DataTable):
         if len(self._rank) > MAX_ROWS:
             for trial_id in sorted(self._rank, key=self._rank.__getitem__)[MAX_ROWS:]:
                 del self._rank[trial_id]
-                self.remove_row(str(trial_id))
+                self.keyed.remove(str(trial_id))
         self.sort("id", key=lambda trial_id: self._rank[trial_id])
 
     @property
