@@ -121,7 +121,7 @@ class ConsoleApp(Controls, App[int]):
         trials.folds_total = opened.spec.cv
         trials.rebuild(self.running.scheduler.ledger, self.running.scheduler.clock())
         self.score_chart.clear()
-        self.nodes_table.clear()
+        self.nodes_table.reset()
         self.best_panel.found_at_elapsed = None
         if opened.note:
             self.say(opened.note)
