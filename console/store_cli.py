@@ -76,7 +76,10 @@ def _pull_parser() -> argparse.ArgumentParser:
         "nothing is written at -o unless it matches.",
     )
     parser.add_argument("pointer", help="s3://BUCKET/SEARCH/best.json")
-    parser.add_argument("-o", "--output", type=Path, default=Path("model.skops"), metavar="PATH")
+    parser.add_argument(
+        "-o", "--output", type=Path, default=Path("model.skops"), metavar="PATH",
+        help="where to write the model (default: model.skops)",
+    )  # fmt: skip
     parser.add_argument("--manifest", type=Path, metavar="PATH", help="also save best.json here")
     return parser
 
