@@ -38,6 +38,8 @@ def weed_binary() -> str:
 
 def _is_free(port: int) -> bool:
     with socket.socket() as probe:
+        # As servers do: a port whose old connections linger in TIME_WAIT is free to listen on.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
@@ -151,12 +153,19 @@ def run_with_store(command: list[str], folder: Path, s3_port: int) -> int:
         f"object store: local SeaweedFS at http://{store.config.endpoint} (data in "
         f"{folder}, log {store.log_path}); it stops when the console exits"
     )
-    # Ctrl-C reaches the console too (same process group); we wait for it, then stop the store.
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Ctrl-C reaches the console too (same process group) and SIGTERM is passed on to it; either
+    # way we wait for the console to checkpoint and exit, then stop the store.
+    previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        return subprocess.call(command, env={**os.environ, **store.env()})
+        console = subprocess.Popen(command, env={**os.environ, **store.env()})
+        previous_term = signal.signal(signal.SIGTERM, lambda *_: console.terminate())
+        try:
+            code = console.wait()
+            return 128 - code if code < 0 else code  # killed by signal N: exit 128+N, as a shell
+        finally:
+            signal.signal(signal.SIGTERM, previous_term)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGINT, previous_int)
         store.stop()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -78,3 +79,26 @@ def test_store_errors_exit_1(store_env: LocalStore, bucket: str) -> None:
         "pull", f"s3://{bucket}/x/best.json", env={"MINIO_SECRET_KEY": "wrong-secret"}
     )
     assert done.returncode == 1 and "rejected the credentials" in done.stderr
+
+
+def test_make_run_wrapper_starts_a_store_for_the_command_and_stops_it(tmp_path: Path) -> None:
+    """`python -m console.devstore run -- CMD` (what `make run` does), with a real weed."""
+    probe = "import os, sys; print(os.environ['MINIO_ENDPOINT']); sys.exit(3)"
+    wrapper = [sys.executable, "-m", "console.devstore", "--dir", str(tmp_path / "store"), "run"]
+    done = subprocess.run(
+        [*wrapper, "--", sys.executable, "-c", probe],
+        capture_output=True, text=True, cwd=REPO, timeout=50,
+        env={**os.environ, "MINIO_ENDPOINT": ""},
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr  # the command's own exit status
+    endpoint = done.stdout.splitlines()[-1]
+    assert endpoint.startswith("127.0.0.1:") and f"http://{endpoint}" in done.stdout
+    with socket.socket() as client:  # stopped with the command: nothing listens any more
+        assert client.connect_ex(("127.0.0.1", int(endpoint.split(":")[1]))) != 0
+
+    done = subprocess.run(
+        [*wrapper, "--", sys.executable, "-c", probe],
+        capture_output=True, text=True, cwd=REPO, timeout=50,
+        env={**os.environ, "MINIO_ENDPOINT": "store.example:9000"},
+    )  # fmt: skip
+    assert done.returncode == 3 and done.stdout.splitlines()[-1] == "store.example:9000"
