@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shutil
@@ -71,9 +72,11 @@ class LocalStore:
         access_key: str = DEMO_ACCESS_KEY,
         secret_key: str = DEMO_SECRET_KEY,
         s3_port: int | None = None,
+        read_only: tuple[str, str] | None = None,
     ) -> None:
         self.folder = Path(folder)
         self.access_key, self.secret_key = access_key, secret_key
+        self.read_only = read_only  # (access key, secret key) of a second, read-only identity
         self.s3_port_choice = s3_port
         self.ports: dict[str, int] = {}
         self.proc: subprocess.Popen[bytes] | None = None
@@ -103,6 +106,8 @@ class LocalStore:
             "-s3.port.iceberg=0", "-s3.port.lance=0",
             *(f"-{service}.port={port}" for service, port in self.ports.items()),
         ]  # fmt: skip
+        if self.read_only:
+            command.append(f"-s3.config={self._write_identities()}")
         env = {**os.environ, "AWS_ACCESS_KEY_ID": self.access_key}
         env["AWS_SECRET_ACCESS_KEY"] = self.secret_key
         with open(self.log_path, "ab") as log:
@@ -111,6 +116,20 @@ class LocalStore:
             )
         self._wait_ready(timeout)
         return self
+
+    def _write_identities(self) -> Path:
+        """weed's S3 identities file: the admin key, plus the read-only one."""
+        assert self.read_only is not None
+        admin = (self.access_key, self.secret_key, ["Admin", "Read", "Write", "List", "Tagging"])
+        reader = (*self.read_only, ["Read", "List"])
+        identities = [
+            {"name": f"user{n}", "credentials": [{"accessKey": key, "secretKey": secret}],
+             "actions": actions}
+            for n, (key, secret, actions) in enumerate((admin, reader))
+        ]  # fmt: skip
+        path = self.folder / "s3-identities.json"
+        path.write_text(json.dumps({"identities": identities}))
+        return path
 
     def _wait_ready(self, timeout: float) -> None:
         """Poll a real S3 request (list buckets) until it succeeds, with a deadline."""

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from console import modelfile
-from console.objectstore import NOT_CONFIGURED, ObjectStore, StoreConfig, StoreError
+from console.objectstore import SET_ENV, ObjectStore, StoreConfig, StoreError
 from console.searchfile import LoadedSearch, SearchFileError, load_search
 
 POINTER_NAME = "best.json"
@@ -54,11 +54,30 @@ def best_trial(loaded: LoadedSearch) -> dict[str, Any] | None:
     return max(scored, key=lambda t: t["score"], default=None)
 
 
+def store_config() -> StoreConfig:
+    """StoreConfig.from_env(), with "not configured" and a malformed MINIO_* as ExportError."""
+    try:
+        config = StoreConfig.from_env()
+    except StoreError as exc:
+        raise ExportError(str(exc)) from None
+    if config is None:
+        raise ExportError(f"export is not configured: {SET_ENV}")
+    return config
+
+
 def export_best(
-    loaded: LoadedSearch, config: StoreConfig, on_progress: Callable[[str], None] = lambda _: None
+    loaded: LoadedSearch,
+    config: StoreConfig | None,
+    on_progress: Callable[[str], None] = lambda _: None,
 ) -> ExportResult:
-    """Refit the best trial on the full dataset and publish it; blocking; raises ExportError."""
+    """Refit the best trial on the full dataset and publish it; blocking; raises ExportError.
+
+    `config` None (StoreConfig.from_env() found no MINIO_ENDPOINT) raises the "not configured"
+    ExportError, so a caller may pass from_env()'s answer straight through.
+    """
     started = time.monotonic()
+    if config is None:
+        raise ExportError(f"export is not configured: {SET_ENV}")
     spec = loaded.spec
     trial = best_trial(loaded)
     if trial is None:
@@ -222,14 +241,10 @@ def _size(size: int) -> str:
 
 def export_after_search(checkpoint: Path, say: Callable[[str], None]) -> bool:
     """[export] auto: export from the checkpoint just written; report, never raise; True if done."""
-    config = None
     try:
-        config = StoreConfig.from_env()
-    except StoreError as exc:
-        say(f"export failed: {exc}")
-        return False
-    if config is None:
-        say(f"export skipped: {NOT_CONFIGURED}")
+        config = store_config()
+    except ExportError as exc:
+        say(f"export skipped: {exc}")
         return False
     try:
         result = export_best(load_search(checkpoint), config, on_progress=say)

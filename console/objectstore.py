@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from node.s3 import NOT_CONFIGURED, StoreConfig, StoreError, parse_s3_url, with_retries
+from node.s3 import NOT_CONFIGURED, SET_ENV, StoreConfig, StoreError, parse_s3_url, with_retries
 
 SHA256_META = "sha256"  # stored as x-amz-meta-sha256 beside every object we write
 CHUNK = 1 << 16
 
 __all__ = [
     "NOT_CONFIGURED",
+    "SET_ENV",
     "ObjectInfo",
     "ObjectStore",
     "StoreConfig",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -11,10 +12,11 @@ from typing import TYPE_CHECKING, TypeVar
 if TYPE_CHECKING:
     from minio import Minio
 
-NOT_CONFIGURED = (
-    "the object store is not configured: set MINIO_ENDPOINT (host:port), MINIO_ACCESS_KEY, "
-    "MINIO_SECRET_KEY and, for TLS, MINIO_SECURE=1"
+SET_ENV = (
+    "set MINIO_ENDPOINT (host:port), MINIO_ACCESS_KEY, MINIO_SECRET_KEY"
+    " and, for TLS, MINIO_SECURE=1"
 )
+NOT_CONFIGURED = f"the object store is not configured: {SET_ENV}"
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 60.0
 RETRY_DELAYS_S = (0.5, 1.0, 2.0)  # capped backoff: 4 tries over ~3.5 s, then give up
@@ -23,6 +25,7 @@ _FALSE = ("", "0", "false", "no", "off")
 # S3 error codes that mean "who you are" or "what you may do": retrying cannot help.
 _CREDENTIAL_CODES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken")
 _MISSING_CODES = ("NoSuchKey", "NoSuchBucket", "NoSuchObject")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 T = TypeVar("T")
 
@@ -94,10 +97,12 @@ class StoreConfig:
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
-    """(bucket, key) of s3://bucket/key; StoreError if either part is missing."""
+    """(bucket, key) of s3://bucket/key; StoreError if either part is missing or malformed."""
     bucket, _, key = url.removeprefix("s3://").partition("/")
     if not url.startswith("s3://") or not bucket or not key or key.endswith("/"):
         raise StoreError(f"{url!r}: expected s3://BUCKET/KEY")
+    if not _BUCKET.fullmatch(bucket):
+        raise StoreError(f"{url!r}: {bucket!r} is not a bucket name (3-63 of a-z, 0-9, '.', '-')")
     return bucket, key
 
 

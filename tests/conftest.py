@@ -213,7 +213,8 @@ from console.devstore import LocalStore  # noqa: E402
 @pytest.fixture(scope="session")
 def s3_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStore]:
     """One real S3 server (SeaweedFS `weed mini` on loopback) for the whole test session."""
-    store = LocalStore(tmp_path_factory.mktemp("s3store"))
+    read_only = ("hpo-reader", "hpo-reader-secret")  # for the missing-rights test
+    store = LocalStore(tmp_path_factory.mktemp("s3store"), read_only=read_only)
     store.start(timeout=30)  # polls a real S3 request until it answers, with this deadline
     yield store
     store.stop()

@@ -101,5 +101,8 @@ def test_unpinned_fetch_finds_the_cache_by_the_stated_hash(
     assert digest == sha256 and path == cached_path(sha256, tmp_path / "cache")
     stamp = path.stat().st_mtime_ns
     assert fetch_dataset(url, None) == (path, sha256) and path.stat().st_mtime_ns == stamp
+    path.write_text("damaged in the cache\n")  # a damaged copy is fetched again, not trusted
+    assert fetch_dataset(url, sha256) == (path, sha256)
+    assert path.read_bytes() == (tmp_path / "again.csv").read_bytes()
     with pytest.raises(StoreError, match=rf"not found .*{bucket}/missing.csv"):
         fetch_dataset(f"s3://{bucket}/missing.csv", None)

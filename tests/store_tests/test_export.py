@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from sklearn.tree import DecisionTreeClassifier
 from console import modelfile
 from console.__main__ import main
 from console.devstore import LocalStore
-from console.export import ExportError, export_best
+from console.export import ExportError, export_best, store_config
 from console.searchfile import load_search
 from node.s3 import StoreConfig, StoreError
 from tests.store_tests.conftest import object_keys, saved_search, trial_row
@@ -106,6 +108,15 @@ def test_wrong_credentials_are_named_and_the_checkpoint_is_untouched(
     assert checkpoint.read_bytes() == before
 
 
+def test_missing_rights_are_named(store_env: LocalStore, bucket: str, tmp_path: Path) -> None:
+    checkpoint = saved_search(tmp_path, bucket, [trial_row(0, 2, 0.9)])
+    store_env.config.client().make_bucket(bucket)
+    assert store_env.read_only is not None
+    reader = StoreConfig(store_env.config.endpoint, *store_env.read_only)
+    with pytest.raises(ExportError, match=rf"access denied while uploading s3://{bucket}/trees/"):
+        export_best(load_search(checkpoint), reader)
+
+
 def test_server_down_then_back(
     tmp_path: Path, bucket: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -137,3 +148,29 @@ def test_config_comes_only_from_the_environment() -> None:
     assert config == StoreConfig("minio.example:9000", "a", "", secure=True)
     with pytest.raises(StoreError, match="MINIO_SECURE"):
         StoreConfig.from_env({"MINIO_ENDPOINT": "h:1", "MINIO_SECURE": "maybe"})
+
+
+def test_not_configured_is_an_export_error(
+    tmp_path: Path, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkpoint = saved_search(tmp_path, bucket, [trial_row(0, 2, 0.9)])
+    with pytest.raises(ExportError, match="export is not configured: set MINIO_ENDPOINT"):
+        export_best(load_search(checkpoint), None)
+    monkeypatch.delenv("MINIO_ENDPOINT", raising=False)
+    with pytest.raises(ExportError, match="export is not configured: set MINIO_ENDPOINT"):
+        store_config()
+    monkeypatch.setenv("MINIO_ENDPOINT", "host:9000")
+    monkeypatch.setenv("MINIO_SECURE", "perhaps")
+    with pytest.raises(ExportError, match="MINIO_SECURE='perhaps'"):
+        store_config()
+
+
+def test_the_node_side_stays_free_of_the_console() -> None:
+    """Nodes install without Textual or skops: fetching datasets must not pull them in."""
+    probe = (
+        "import sys, node.datasets, node.objectfetch, node.s3; "
+        "roots = ('console', 'textual', 'skops'); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in roots))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr

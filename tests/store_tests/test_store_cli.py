@@ -70,6 +70,8 @@ def test_bad_input_exits_2(store_env: LocalStore, bucket: str, tmp_path: Path) -
     assert done.returncode == 2 and "no column 'target'" in done.stderr
     done = hpo_console("dataset", "push", str(csv), f"s3://{bucket}/d.txt", "--target", "b")
     assert done.returncode == 2 and "KEY.csv" in done.stderr
+    done = hpo_console("dataset", "push", str(csv), "s3://X_Y/d.csv", "--target", "b")
+    assert done.returncode == 2 and "'X_Y' is not a bucket name" in done.stderr
 
 
 def test_store_errors_exit_1(store_env: LocalStore, bucket: str) -> None:
