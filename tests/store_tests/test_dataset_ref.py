@@ -45,16 +45,19 @@ def search_on(folder: Path, name: str, url: str, pin: str | None = None) -> Path
     return path
 
 
-def test_nodes_fetch_once_and_reuse_the_cache(
-    store_env: LocalStore,
-    bucket: str,
-    tmp_path: Path,
-    nodes: NodeProcs,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+@pytest.fixture
+def pushed_iris(
+    store_env: LocalStore, bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[str, str]:
+    """Iris as a CSV in the session's store, uploaded with the CLI: (its s3:// URL, sha256)."""
     url = f"s3://{bucket}/data/iris.csv"
-    sha256 = push(iris_csv(tmp_path / "iris.csv"), url, capsys)
+    return url, push(iris_csv(tmp_path / "iris.csv"), url, capsys)
 
+
+def test_nodes_fetch_once_and_reuse_the_cache(
+    store_env: LocalStore, pushed_iris: tuple[str, str], tmp_path: Path, nodes: NodeProcs
+) -> None:
+    url, sha256 = pushed_iris
     first = Recorder()
     state = run_to_end(search_on(tmp_path, "ref1", url), tmp_path / "ref1.ckpt.toml", first, nodes)
     assert state == "finished" and len(first.of(ev.TrialScored)) == 2, first.of(ev.TrialFailed)
@@ -63,7 +66,8 @@ def test_nodes_fetch_once_and_reuse_the_cache(
     fetched = cached.stat().st_mtime_ns
 
     # With the object gone from the store, only the cache can serve the pinned second search.
-    store_env.config.client().remove_object(bucket, "data/iris.csv")
+    bucket, key = url.removeprefix("s3://").split("/", 1)
+    store_env.config.client().remove_object(bucket, key)
     second = Recorder()
     ckpt = tmp_path / "ref2.ckpt.toml"
     state = run_to_end(search_on(tmp_path, "ref2", url, pin=sha256), ckpt, second, nodes, ("n2",))
@@ -72,14 +76,9 @@ def test_nodes_fetch_once_and_reuse_the_cache(
 
 
 def test_a_wrong_pin_fails_the_trial_naming_the_object(
-    store_env: LocalStore,
-    bucket: str,
-    tmp_path: Path,
-    nodes: NodeProcs,
-    capsys: pytest.CaptureFixture[str],
+    pushed_iris: tuple[str, str], tmp_path: Path, nodes: NodeProcs
 ) -> None:
-    url = f"s3://{bucket}/iris.csv"
-    actual = push(iris_csv(tmp_path / "iris.csv"), url, capsys)
+    url, actual = pushed_iris
     wrong = "0" * 64
     recorder = Recorder()
     search = search_on(tmp_path, "pinned", url, pin=wrong)
@@ -93,16 +92,15 @@ def test_a_wrong_pin_fails_the_trial_naming_the_object(
 
 
 def test_unpinned_fetch_finds_the_cache_by_the_stated_hash(
-    store_env: LocalStore, bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    pushed_iris: tuple[str, str], bucket: str, tmp_path: Path
 ) -> None:
-    url = f"s3://{bucket}/again.csv"
-    sha256 = push(iris_csv(tmp_path / "again.csv"), url, capsys)
+    url, sha256 = pushed_iris
     path, digest = fetch_dataset(url, None)
     assert digest == sha256 and path == cached_path(sha256, tmp_path / "cache")
     stamp = path.stat().st_mtime_ns
     assert fetch_dataset(url, None) == (path, sha256) and path.stat().st_mtime_ns == stamp
     path.write_text("damaged in the cache\n")  # a damaged copy is fetched again, not trusted
     assert fetch_dataset(url, sha256) == (path, sha256)
-    assert path.read_bytes() == (tmp_path / "again.csv").read_bytes()
+    assert path.read_bytes() == (tmp_path / "iris.csv").read_bytes()
     with pytest.raises(StoreError, match=rf"not found .*{bucket}/missing.csv"):
         fetch_dataset(f"s3://{bucket}/missing.csv", None)
