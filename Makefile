@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run store test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,8 +12,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# A local S3 store (SeaweedFS on 127.0.0.1, demo credentials, data in .run/store) runs for as long
+# as the console does, unless MINIO_ENDPOINT already names one; it stops when the console exits.
 run: $(STAMP)
-	$(BIN)/hpo-console sample.toml --fresh
+	$(BIN)/python -m console.devstore --dir .run/store run -- $(BIN)/hpo-console sample.toml --fresh
+
+# The same local store in the foreground (Ctrl-C stops it), e.g. to pull what `make run` exported.
+store: $(STAMP)
+	$(BIN)/python -m console.devstore --dir .run/store serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -18,7 +18,11 @@ EXIT_BAD_INPUT = 2
 
 # `hpo-console SUBCOMMAND ...`: each lives in its own module with its own `main(argv) -> int`.
 # Anything else is a search file to open, so `hpo-console sample.toml` stays the short form.
-SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS: dict[str, str] = {
+    "export": "console.store_cli",
+    "pull": "console.store_cli",
+    "dataset": "console.store_cli",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

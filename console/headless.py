@@ -159,6 +159,11 @@ async def run_headless(
         return _report_crash(reporter, run_task)
     _print_summary(reporter, scheduler.snapshot())
     _print_failures(reporter, scheduler.ledger)
+    if spec.export.auto and scheduler.snapshot().state == "finished":
+        from console.export import export_after_search
+
+        # Reports its own failure; the search's outcome (and exit status) stands either way.
+        await asyncio.to_thread(export_after_search, checkpoint, reporter.say)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Load a trial's dataset from its reference (sklearn built-in or CSV file), cached per process."""
+"""Load a trial's dataset from its reference (sklearn built-in, CSV file or s3:// CSV), cached."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def load_dataset(ref: dict[str, Any]) -> Dataset:
         key: tuple[Any, ...] = (source,)
         loader = lambda: _load_builtin(source.removeprefix("sklearn:"))  # noqa: E731
     elif source.startswith("file:"):
-        path = _file_path(source)
+        path = file_path(source)
         try:
             stat = os.stat(path)
         except FileNotFoundError:
@@ -60,7 +60,9 @@ def load_dataset(ref: dict[str, Any]) -> Dataset:
         key = (source, os.path.abspath(path), target, sha256, stat.st_mtime_ns, stat.st_size)
         loader = lambda: _load_csv(path, target, sha256)  # noqa: E731
     elif source.startswith("s3://"):
-        raise DatasetError("s3:// datasets need the object store support (not built yet)")
+        path, digest = _fetch(source, sha256)
+        key = (source, digest, target)  # the content hash: a replaced object is reloaded
+        loader = lambda: _load_csv(path, target, digest, label=f"dataset {source}")  # noqa: E731
     else:
         raise DatasetError(f"unsupported dataset source {source!r}; use {SUPPORTED_FORMS}")
 
@@ -77,13 +79,25 @@ def load_dataset(ref: dict[str, Any]) -> Dataset:
     return dataset
 
 
-def _file_path(source: str) -> str:
+def file_path(source: str) -> str:
     path = source.removeprefix("file:")
     if path.startswith("//"):  # file:///abs/path.csv
         path = path[2:]
     if not path:
         raise DatasetError(f"dataset source {source!r} names no file; use file:PATH.csv")
     return path
+
+
+def _fetch(source: str, sha256: str | None) -> tuple[str, str]:
+    """The object's local copy (downloaded once, then cached by content hash) and its sha256."""
+    from node.objectfetch import fetch_dataset
+    from node.s3 import StoreError
+
+    try:
+        path, digest = fetch_dataset(source, sha256)
+    except StoreError as exc:
+        raise DatasetError(str(exc)) from None
+    return str(path), digest
 
 
 def _load_builtin(name: str) -> Dataset:
@@ -99,36 +113,36 @@ def _load_builtin(name: str) -> Dataset:
     return np.asarray(X, dtype=np.float64), np.asarray(y)
 
 
-def _load_csv(path: str, target: str, sha256: str | None) -> Dataset:
+def _load_csv(path: str, target: str, sha256: str | None, label: str | None = None) -> Dataset:
+    name = label or f"dataset file {path}"  # what errors call it: the file, or the s3:// object
     try:
         with open(path, "rb") as file:
             data = file.read()
     except OSError as exc:
-        raise DatasetError(f"cannot read dataset file {path}: {exc.strerror}") from None
+        raise DatasetError(f"cannot read {name}: {exc.strerror}") from None
     # Hash the very bytes we parse, so a file replaced mid-read cannot slip past the pin.
     if sha256:
         actual = hashlib.sha256(data).hexdigest()
         if actual != sha256.strip().lower():
             raise DatasetError(
-                f"dataset file {path} does not match its sha256 pin: "
-                f"expected {sha256}, actual {actual}"
+                f"{name} does not match its sha256 pin: expected {sha256}, actual {actual}"
             )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DatasetError(f"dataset file {path} is not UTF-8 text: {exc}") from None
+        raise DatasetError(f"{name} is not UTF-8 text: {exc}") from None
     if not text.strip():
-        raise DatasetError(f"dataset file {path} is empty")
+        raise DatasetError(f"{name} is empty")
 
     reader = csv.reader(io.StringIO(text))
     header = [name.strip() for name in next(reader)]
     if header.count(target) != 1:
         problem = "is missing" if target not in header else "appears more than once"
         raise DatasetError(
-            f"dataset file {path}: target column {target!r} {problem}; columns: {', '.join(header)}"
+            f"{name}: target column {target!r} {problem}; columns: {', '.join(header)}"
         )
     if len(header) < 2:
-        raise DatasetError(f"dataset file {path} has no feature columns besides {target!r}")
+        raise DatasetError(f"{name} has no feature columns besides {target!r}")
     target_index = header.index(target)
 
     features: list[list[str]] = []
@@ -139,37 +153,37 @@ def _load_csv(path: str, target: str, sha256: str | None) -> Dataset:
             continue  # blank lines, e.g. a trailing newline
         if len(row) != len(header):
             raise DatasetError(
-                f"dataset file {path}, line {reader.line_num}: {len(row)} values, "
+                f"{name}, line {reader.line_num}: {len(row)} values, "
                 f"but the header has {len(header)} columns"
             )
         label = row.pop(target_index).strip()
         if not label:
-            raise DatasetError(f"dataset file {path}, line {reader.line_num}: empty {target!r}")
+            raise DatasetError(f"{name}, line {reader.line_num}: empty {target!r}")
         labels.append(label)
         features.append(row)
         lines.append(reader.line_num)
     if not features:
-        raise DatasetError(f"dataset file {path} has a header but no data rows")
+        raise DatasetError(f"{name} has a header but no data rows")
 
     feature_names = [name for index, name in enumerate(header) if index != target_index]
-    return _to_floats(path, features, feature_names, lines), _to_labels(labels)
+    return _to_floats(name, features, feature_names, lines), _to_labels(labels)
 
 
-def _to_floats(path: str, rows: list[list[str]], names: list[str], lines: list[int]) -> np.ndarray:
+def _to_floats(name: str, rows: list[list[str]], names: list[str], lines: list[int]) -> np.ndarray:
     try:
         return np.array(rows, dtype=np.float64)
     except ValueError:
         pass
     # The fast conversion failed; find the first bad cell to say exactly where it is.
     for row, line in zip(rows, lines, strict=True):
-        for cell, name in zip(row, names, strict=True):
+        for cell, column in zip(row, names, strict=True):
             try:
                 float(cell)
             except ValueError:
                 raise DatasetError(
-                    f"dataset file {path}, line {line}, column {name!r}: {cell!r} is not a number"
+                    f"{name}, line {line}, column {column!r}: {cell!r} is not a number"
                 ) from None
-    raise DatasetError(f"dataset file {path}: feature values are not all numbers")
+    raise DatasetError(f"{name}: feature values are not all numbers")
 
 
 def _to_labels(labels: list[str]) -> np.ndarray:

