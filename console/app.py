@@ -12,6 +12,7 @@ from textual.containers import Container, Vertical
 from textual.widgets import Footer
 
 from console.controls import BINDINGS, Controls
+from console.exporting import Exporting
 from console.running_search import LaunchOptions, RunningSearch
 from console.session import OpenedSearch
 from console.view_updates import PendingUpdates
@@ -31,7 +32,7 @@ QUIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 __all__ = ["ConsoleApp", "LaunchOptions"]
 
 
-class ConsoleApp(Controls, App[int]):
+class ConsoleApp(Controls, Exporting, App[int]):
     """Runs the scheduler as an async worker in Textual's own event loop and shows it live."""
 
     CSS_PATH = "app.tcss"
@@ -52,7 +53,7 @@ class ConsoleApp(Controls, App[int]):
         self.running: RunningSearch | None = None
         self.updates = PendingUpdates()
         self.failure: str | None = None  # why the scheduler stopped on an error, if it did
-        self.exported_for: tuple[str, int] | None = None  # (checkpoint, trial) auto-exported
+        self.exported_for: int | None = None  # the best trial [export] auto last exported
         # Held, not queried: a timer or key may fire while a dialog is the current screen.
         self.status_bar = StatusBar(id="status")
         self.nodes_table = NodesTable(id="nodes")
@@ -114,6 +115,7 @@ class ConsoleApp(Controls, App[int]):
         """Show and run `opened` (any previous search must already be shut down)."""
         self.opened = opened
         self.failure = None
+        self.exported_for = None
         self.updates = PendingUpdates()
         self.running = RunningSearch(opened, self.options, self.updates.add, clock=self.clock)
         self.sub_title = str(opened.checkpoint)

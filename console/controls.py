@@ -269,9 +269,6 @@ class Controls:
             await self.running.shutdown()
         self.exit(0)
 
-    def action_export(self: ConsoleApp) -> None:
-        self.notify("export is not configured", severity="warning")
-
     def on_search_state(self: ConsoleApp, state: str) -> None:
         if state == "finished" and self.running is not None:
             snap = self.running.scheduler.snapshot()
@@ -285,6 +282,11 @@ class Controls:
                 title="Search finished",
                 timeout=15,
             )
+            spec = self.running.scheduler.spec
+            best_id = snap.best_trial
+            if spec.export.auto and best_id is not None and self.exported_for != best_id:
+                self.exported_for = best_id  # once per best model, not at every finish
+                self.start_export(reason=", [export] auto")
 
 
 def _open_problem(path: Path) -> str | None:

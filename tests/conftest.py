@@ -1,4 +1,5 @@
-"""Shared fixtures: search files written on the fly, real node processes, a scheduler harness."""
+"""Shared fixtures: search files written on the fly, real node processes, a scheduler harness,
+and one real S3 server for the session."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from console.devstore import LocalStore
 from console.scheduler import events as ev
 from console.scheduler.core import Scheduler
 from console.searchfile import load_search
@@ -206,10 +209,6 @@ def run_to_end(
     return asyncio.run(scenario())
 
 
-# The object-store tests' server; imported here so this section stays self-contained.
-from console.devstore import LocalStore  # noqa: E402
-
-
 @pytest.fixture(scope="session")
 def s3_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStore]:
     """One real S3 server (SeaweedFS `weed mini` on loopback) for the whole test session."""
@@ -218,3 +217,18 @@ def s3_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStore]:
     store.start(timeout=30)  # polls a real S3 request until it answers, with this deadline
     yield store
     store.stop()
+
+
+@pytest.fixture
+def store_env(s3_store: LocalStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalStore:
+    """MINIO_* for the session's server and a fresh dataset cache, in this process's env."""
+    for name, value in s3_store.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("HPO_CACHE_DIR", str(tmp_path / "cache"))
+    return s3_store
+
+
+@pytest.fixture
+def bucket() -> str:
+    """A bucket name no other test uses (the export creates it)."""
+    return f"t-{uuid.uuid4().hex[:12]}"

@@ -3,32 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from console.devstore import LocalStore
 from console.searchfile import SavedState, load_search, save_search
 from tests.conftest import write_search
 
 DECISION_TREE_SPACE = 'max_depth = { type = "choice", values = [2, 3, 4] }'
-
-
-@pytest.fixture
-def store_env(s3_store: LocalStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalStore:
-    """MINIO_* for the session's server and a fresh dataset cache, in this process's env."""
-    for name, value in s3_store.env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("HPO_CACHE_DIR", str(tmp_path / "cache"))
-    return s3_store
-
-
-@pytest.fixture
-def bucket() -> str:
-    """A bucket name no other test uses (the export creates it)."""
-    return f"t-{uuid.uuid4().hex[:12]}"
 
 
 def add_export(search_file: Path, bucket: str, auto: bool = False) -> Path:
