@@ -1,4 +1,4 @@
-"""`python -m bench [dispatch|workloads|all] [--quick]`: run the benchmarks and print a summary."""
+"""`python -m bench [dispatch|workloads|tui|all] [--quick]`: run benchmarks, print a summary."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import datetime as dt
 import os
 import time
 
-from bench import dispatch, workloads
+from bench import dispatch, tui_burst, workloads
 from bench.common import format_table, machine_header, say
 
 
@@ -22,6 +22,7 @@ def _load() -> str:
 def _summary(
     dispatch_result: dispatch.DispatchResult | None,
     workload_results: list[workloads.WorkloadResult],
+    burst: tui_burst.BurstResult | None = None,
 ) -> str:
     rows: list[list[str]] = []
     if dispatch_result is not None:
@@ -48,12 +49,25 @@ def _summary(
                 + ("" if result.agree else "; best MISMATCH"),
             ]
         )
+    if burst is not None:
+        rows.append(
+            [
+                f"console absorbs {burst.trials:,} results",
+                f"{burst.console_s:.2f} s ({burst.ratio:.1f}x)",
+                f"scheduler alone {burst.scheduler_s:.2f} s",
+                f"refresh at {burst.trials:,} {burst.refresh_ms:.0f} ms; "
+                f"keys <= {tui_burst.KEY_GOAL_MS:.0f} ms: "
+                f"{'met' if burst.keys_met else 'MISSED'}",
+            ]
+        )
     return format_table(["benchmark", "result", "against", "goal"], rows)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("which", nargs="?", default="all", choices=("dispatch", "workloads", "all"))
+    parser.add_argument(
+        "which", nargs="?", default="all", choices=("dispatch", "workloads", "tui", "all")
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -66,8 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     say()
     dispatch_result = dispatch.run(args.quick) if args.which in ("dispatch", "all") else None
     workload_results = workloads.run(args.quick) if args.which in ("workloads", "all") else []
+    burst = tui_burst.run(args.quick) if args.which in ("tui", "all") else None
     say("== summary ==")
-    say(_summary(dispatch_result, workload_results))
+    say(_summary(dispatch_result, workload_results, burst))
     say(f"total {time.perf_counter() - started:.0f} s; at end: {_load()}")
     return 0
 
