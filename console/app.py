@@ -9,15 +9,16 @@ from collections.abc import Callable
 from textual import work
 from textual.app import App, ComposeResult
 from textual.containers import Container, Vertical
-from textual.widgets import Footer
 
 from console.controls import BINDINGS, Controls
 from console.exporting import Exporting
 from console.running_search import LaunchOptions, RunningSearch
+from console.scheduler.ledger import Ledger
 from console.session import OpenedSearch
 from console.view_updates import PendingUpdates
 from console.widgets.best_panel import BestPanel
 from console.widgets.event_log import EventLog
+from console.widgets.key_bar import KeyBar
 from console.widgets.nodes_table import NodesTable
 from console.widgets.score_chart import ScoreChart
 from console.widgets.status_bar import StatusBar
@@ -27,9 +28,17 @@ from node.transport import BindError
 REFRESH_EVERY_S = 0.1  # coalesce: widgets change at most ten times a second
 WIDE_FROM_COLUMNS = 120
 TALL_FROM_ROWS = 40
+SHORT_BELOW_ROWS = 30  # e.g. 80x24: the chart gives its rows to the trials table
 QUIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 __all__ = ["ConsoleApp", "LaunchOptions"]
+
+
+def finished_scores(ledger: Ledger) -> list[float]:
+    """Scores of a resumed search's finished trials, in the order they finished."""
+    scored = [t for t in ledger.trials.values() if t.score is not None]
+    scored.sort(key=lambda t: (t.finished_at or "", t.id))
+    return [t.score for t in scored]  # type: ignore[misc]
 
 
 class ConsoleApp(Controls, Exporting, App[int]):
@@ -61,6 +70,7 @@ class ConsoleApp(Controls, Exporting, App[int]):
         self.score_chart = ScoreChart(id="chart")
         self.trials_table = TrialsTable(id="trials")
         self.event_log = EventLog(id="log")
+        self.key_bar = KeyBar(id="keys")
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -77,7 +87,7 @@ class ConsoleApp(Controls, Exporting, App[int]):
             yield self.trials_table
         with Vertical(id="log-box", classes="panel"):
             yield self.event_log
-        yield Footer(compact=True)
+        yield self.key_bar
 
     def on_mount(self) -> None:
         titles = {
@@ -108,6 +118,7 @@ class ConsoleApp(Controls, Exporting, App[int]):
     def on_resize(self) -> None:
         self.screen.set_class(self.size.width >= WIDE_FROM_COLUMNS, "-wide")
         self.screen.set_class(self.size.height >= TALL_FROM_ROWS, "-tall")
+        self.screen.set_class(self.size.height < SHORT_BELOW_ROWS, "-short")
 
     # -- running a search ----------------------------------------------------------------------
 
@@ -123,6 +134,7 @@ class ConsoleApp(Controls, Exporting, App[int]):
         trials.folds_total = opened.spec.cv
         trials.rebuild(self.running.scheduler.ledger, self.running.scheduler.clock())
         self.score_chart.clear()
+        self.score_chart.add(finished_scores(self.running.scheduler.ledger))
         self.nodes_table.reset()
         self.best_panel.found_at_elapsed = None
         if opened.note:
@@ -189,6 +201,7 @@ class ConsoleApp(Controls, Exporting, App[int]):
         self.event_log.add(batch.log, scheduler.started, batch.log_overflow)
         for message in batch.errors:
             self.notify(message, title="Scheduler error", severity="error", timeout=10)
+        self.key_bar.show(self.offered_keys())
         if batch.state is not None:
             self.refresh_bindings()
             self.on_search_state(batch.state)

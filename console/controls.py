@@ -71,6 +71,15 @@ class Controls:
                     partial(self.run_action, binding.action),
                 )
 
+    def offered_keys(self: ConsoleApp) -> list[tuple[str, str]]:
+        """(key, label) for the key bar: what applies now, each action once."""
+        keys, seen = [], set()
+        for binding in BINDINGS:
+            if binding.show and binding.action not in seen and self.applies(binding.action):
+                seen.add(binding.action)
+                keys.append((key_names(binding).split(" / ")[0], binding.description))
+        return [*keys, ("ctrl+p", "Palette")]
+
     def check_action(self: ConsoleApp, action: str, parameters: tuple[object, ...]) -> bool | None:
         if isinstance(self.screen, ModalScreen):
             return False  # a dialog is open: only its own keys

@@ -14,7 +14,12 @@ KEY_NAMES = {"question_mark": "?", "ctrl+q": "ctrl+q", "ctrl+c": "ctrl+c"}
 
 def key_names(binding: Binding) -> str:
     """'question_mark,f1' -> '? / f1', as a person would type them."""
-    return " / ".join(KEY_NAMES.get(key.strip(), key.strip()) for key in binding.key.split(","))
+    keys = [key.strip() for key in binding.key.split(",")]
+    return " / ".join(KEY_NAMES.get(key, key.upper() if _is_f_key(key) else key) for key in keys)
+
+
+def _is_f_key(key: str) -> bool:
+    return key[:1] == "f" and key[1:].isdigit()
 
 
 def key_table(bindings: list[Binding]) -> Table:

@@ -58,8 +58,10 @@ class StatusBar(Static):
             no_wrap=True,
             overflow="ellipsis",
         )
-        line1.no_wrap, line1.overflow = True, "ellipsis"
-        self.update(Text("\n").join([line1, line2]))
+        # Each line is cut, never wrapped: a wrapped first line would push the second off.
+        both = Text("\n", no_wrap=True, overflow="ellipsis").join([line1, line2])
+        both.no_wrap, both.overflow = True, "ellipsis"
+        self.update(both)
 
     def show_message(self, name: str, state: str, message: str) -> None:
         """Before the scheduler runs, or after it failed to start."""

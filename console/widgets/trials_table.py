@@ -97,10 +97,20 @@ class TrialsTable(DataTable):
         return (-trial.id,)
 
     def _trim_and_sort(self) -> None:
-        if len(self._rank) > MAX_ROWS:
-            for trial_id in sorted(self._rank, key=self._rank.__getitem__)[MAX_ROWS:]:
-                del self._rank[trial_id]
+        order = sorted(self._rank, key=self._rank.__getitem__)
+        dropped = order[MAX_ROWS:]
+        if len(dropped) > MAX_ROWS // 4:
+            # Many rows fall out at once (a burst of results): each remove_row re-indexes the
+            # whole table, so redrawing the rows that stay is much cheaper.
+            kept = [(str(i), self.keyed.shown[str(i)]) for i in order[:MAX_ROWS]]
+            self.keyed.clear()
+            for key, cells in kept:
+                self.keyed.put(key, cells)
+        else:
+            for trial_id in dropped:
                 self.keyed.remove(str(trial_id))
+        for trial_id in dropped:
+            del self._rank[trial_id]
         self.sort("id", key=lambda trial_id: self._rank[trial_id])
 
     @property
