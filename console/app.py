@@ -12,6 +12,7 @@ from textual.containers import Container, Vertical
 
 from console.controls import BINDINGS, Controls
 from console.exporting import Exporting
+from console.file_controls import FileControls
 from console.running_search import LaunchOptions, RunningSearch
 from console.scheduler.ledger import Ledger
 from console.session import OpenedSearch
@@ -41,7 +42,7 @@ def finished_scores(ledger: Ledger) -> list[float]:
     return [t.score for t in scored]  # type: ignore[misc]
 
 
-class ConsoleApp(Controls, Exporting, App[int]):
+class ConsoleApp(Controls, FileControls, Exporting, App[int]):
     """Runs the scheduler as an async worker in Textual's own event loop and shows it live."""
 
     CSS_PATH = "app.tcss"

@@ -8,6 +8,7 @@ loop and the screen need. Its output lines go to the log panel as they come.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -60,20 +61,27 @@ class Exporting:
             "console",
             "export",
             str(checkpoint),
+            "--json",
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         assert proc.stdout is not None
-        last = ""
+        last, result = "", None
         async for raw in proc.stdout:
-            last = raw.decode(errors="replace").rstrip()
-            if last:
-                self.say(f"export: {last}")
+            line = raw.decode(errors="replace").rstrip()
+            if line.startswith("{"):
+                result = json.loads(line)  # the --json summary, last
+            elif line:
+                last = line
+                self.say(f"export: {line}")
         code = await proc.wait()
-        if code == 0:
-            self.notify("the best model is in the object store", title="Exported")
+        if code == 0 and result is not None:
+            self.best_panel.exported(
+                result["trial_id"], f"s3://{result['bucket']}/{result['model_key']}"
+            )
+            self.notify(f"trial {result['trial_id']}: {result['pointer_url']}", title="Exported")
         else:
             self.say("export failed; the search and its checkpoint are intact (e: retry)", "error")
             self.notify(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
+import json
 import re
 import sys
 from pathlib import Path
@@ -44,6 +46,9 @@ def _export_parser() -> argparse.ArgumentParser:
         "(skops) with a manifest to [export] bucket; MINIO_* env vars say where.",
     )
     parser.add_argument("file", type=Path, help="a checkpoint, e.g. runs/NAME.toml")
+    parser.add_argument(
+        "--json", action="store_true", help="end with one line of JSON describing the export"
+    )
     return parser
 
 
@@ -66,6 +71,8 @@ def _export(args: argparse.Namespace, config: StoreConfig) -> int:
         f"s3://{result.bucket}/{result.model_key} in {result.seconds:.1f} s"
     )
     print(f"load it with: hpo-console pull {result.pointer_url} -o model.skops")
+    if args.json:  # for programs (the console) that want the result without parsing prose
+        print(json.dumps({**dataclasses.asdict(result), "pointer_url": result.pointer_url}))
     return 0
 
 

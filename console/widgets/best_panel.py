@@ -30,6 +30,7 @@ class BestPanel(Static):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.found_at_elapsed: float | None = None  # search time when the best was found
+        self.export: tuple[int, str] | None = None  # (trial id, object URL) last exported
 
     def show(self, snap: Snapshot, metric: str) -> None:
         if snap.best_trial is None:
@@ -40,14 +41,18 @@ class BestPanel(Static):
             if self.found_at_elapsed is not None
             else ""
         )
-        self.update(
-            Text.assemble(
-                (f"{snap.best_score:.4f}", "bold green"),
-                f" +- {snap.best_std:.4f} {metric}",
-                f"   trial {snap.best_trial} on {snap.best_node}{when}\n",
-                (format_params(snap.best_params or {}), "bold"),
-            )
+        text = Text.assemble(
+            (f"{snap.best_score:.4f}", "bold green"),
+            f" +- {snap.best_std:.4f} {metric}",
+            f"   trial {snap.best_trial} on {snap.best_node}{when}\n",
+            (format_params(snap.best_params or {}), "bold"),
         )
+        if self.export is not None and self.export[0] == snap.best_trial:
+            text.append(f"\nexported: {self.export[1]}", style="cyan")
+        self.update(text)
+
+    def exported(self, trial_id: int, url: str) -> None:
+        self.export = (trial_id, url)
 
     def announce(self, elapsed_s: float) -> None:
         self.found_at_elapsed = elapsed_s
