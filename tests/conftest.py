@@ -181,9 +181,15 @@ async def start_search(
     node_ids: tuple[str, ...] = ("n1",),
     slots: int = 1,
     exit_when_done: bool = True,
+    paused: bool = False,
 ) -> tuple[Scheduler, asyncio.Task[str]]:
-    """A scheduler running in this event loop, bound, with real nodes started against it."""
+    """A scheduler running in this event loop, bound, with real nodes started against it.
+
+    `paused`: it starts paused (nothing dispatched until `resume()`).
+    """
     scheduler = make_scheduler(search_file, checkpoint, recorder, exit_when_done)
+    if paused:
+        scheduler.state = "paused"
     task = asyncio.create_task(scheduler.run())
     await wait_for(scheduler.ready.is_set, 10, "scheduler bound", task)
     for node_id in node_ids:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from console.scheduler import events as ev
+from console.scheduler.ledger import RUNNING
 from console.searchfile import load_search
 from tests.conftest import (
     HEARTBEAT_S,
@@ -45,10 +46,16 @@ async def _start(tmp_path: Path, nodes: NodeProcs, recorder: Recorder):
     )
     nodes.start(scheduler.endpoint, "survivor")
     await wait_for(lambda: len(recorder.of(ev.NodeJoined)) == 2, 30, "survivor joined", task)
-    victim_trial = next(
-        e.trial_id for e in recorder.of(ev.TrialDispatched) if e.node_id == "victim"
-    )
-    return scheduler, task, checkpoint, victim_trial
+    # The trial the victim is running right now: on a slow machine the survivor may take longer
+    # to start than the victim's first trial, so "its first trial" could be finished already.
+    await wait_for(lambda: _running_on(scheduler, "victim"), 10, "victim mid-trial", task)
+    return scheduler, task, checkpoint, _running_on(scheduler, "victim")[0]
+
+
+def _running_on(scheduler, node_id: str) -> list[int]:
+    return [
+        t.id for t in scheduler.ledger.trials.values() if t.status == RUNNING and t.node == node_id
+    ]
 
 
 def test_sigkill_node_mid_trial_requeues_it_to_the_other_node(

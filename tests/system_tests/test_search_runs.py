@@ -32,7 +32,17 @@ def test_two_nodes_thirty_trials_each_recorded_once_and_best_matches_sklearn(
     checkpoint = tmp_path / "runs" / "t.toml"
     recorder = Recorder()
 
-    state = run_to_end(search, checkpoint, recorder, nodes, ("n1", "n2"), timeout=90)
+    async def scenario() -> str:
+        # Paused until both nodes are in: on a slow machine the first node to join could
+        # otherwise run all thirty short trials before the second one connects.
+        scheduler, task = await start_search(
+            search, checkpoint, recorder, nodes, ("n1", "n2"), paused=True
+        )
+        await wait_for(lambda: len(recorder.of(ev.NodeJoined)) == 2, 30, "both nodes", task)
+        scheduler.resume()
+        return await asyncio.wait_for(task, 90)
+
+    state = asyncio.run(scenario())
     assert state == "finished"
     assert recorder.scored_counts() == {i: 1 for i in range(30)}
     assert {e.node_id for e in recorder.of(ev.TrialScored)} == {"n1", "n2"}
