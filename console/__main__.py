@@ -30,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="hpo-console",
         description="Run a hyperparameter search described by a TOML search file. "
         "Reopen a checkpoint (runs/NAME.toml) to resume it.",
+        epilog="Other commands: 'hpo-console export CHECKPOINT' (best model to the object "
+        "store), 'hpo-console pull s3://BUCKET/SEARCH/best.json -o FILE', "
+        "'hpo-console dataset push FILE s3://BUCKET/KEY'; each has --help.",
     )
     parser.add_argument("file", type=Path, help="search file, or a saved checkpoint to resume")
     parser.add_argument(

@@ -200,6 +200,14 @@ class ConsoleApp(Controls, FileControls, Exporting, App[int]):
         with self.batch_update():
             self.trials_table.apply(scheduler.ledger, batch.dirty_trials, scheduler.clock())
         self.event_log.add(batch.log, scheduler.started, batch.log_overflow)
+        for node_id in batch.quarantined:
+            self.notify(
+                f"node {node_id} keeps crashing or timing out: it gets no more trials. "
+                "Select it and press d to release it.",
+                title="Node quarantined",
+                severity="warning",
+                timeout=15,
+            )
         for message in batch.errors:
             self.notify(message, title="Scheduler error", severity="error", timeout=10)
         self.key_bar.show(self.offered_keys())

@@ -32,6 +32,7 @@ class Batch:
     new_best: ev.TrialScored | None = None
     state: str | None = None  # the latest SearchStateChanged, if any
     errors: list[str] = field(default_factory=list)
+    quarantined: list[str] = field(default_factory=list)  # node ids, worth a toast
     log_overflow: int = 0
 
 
@@ -58,6 +59,8 @@ class PendingUpdates:
                 batch.state = event.state
             case ev.SchedulerError():
                 batch.errors.append(event.message)
+            case ev.NodeQuarantined():
+                batch.quarantined.append(event.node_id)
             case ev.Checkpointed():
                 if event.at - self._last_checkpoint_log < CHECKPOINT_LOG_EVERY_S:
                     return

@@ -9,10 +9,37 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
+from textual.suggester import Suggester
 from textual.widgets import Input, Label, Static
 
 # Returns None when the path is acceptable (the screen closes), else an error to show.
 PathCheck = Callable[[Path], str | None]
+
+
+class PathSuggester(Suggester):
+    """Completes the last part of a path from the file system (accept with the right arrow).
+
+    Folders and .toml files only: those are what the console opens and saves.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)  # the disk changes
+
+    async def get_suggestion(self, value: str) -> str | None:
+        folder, slash, prefix = value.rpartition("/")
+        base = Path(folder + slash or ".").expanduser()  # "runs/d" -> runs/, "/x" -> /, "s" -> .
+        try:
+            names = [
+                entry.name + ("/" if entry.is_dir() else "")
+                for entry in base.iterdir()
+                if entry.name.startswith(prefix)
+                and not entry.name.startswith(".")
+                and (entry.is_dir() or entry.suffix == ".toml")
+            ]
+        except OSError:
+            return None
+        names.sort(key=lambda name: (name.endswith("/"), name))  # files first: usually meant
+        return value + names[0][len(prefix) :] if names else None
 
 
 class PathPrompt(ModalScreen[Path | None]):
@@ -36,9 +63,9 @@ class PathPrompt(ModalScreen[Path | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self.title_text)
-            yield Input(value=self.initial, id="path")
+            yield Input(value=self.initial, id="path", suggester=PathSuggester())
             yield Static("", id="error")
-            yield Label("Enter: accept    Escape: cancel", classes="hint")
+            yield Label("Enter: accept   right arrow: complete   Escape: cancel", classes="hint")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         raw = event.value.strip()

@@ -151,3 +151,32 @@ def test_help_lists_every_key_and_the_palette_offers_every_action(tmp_path: Path
             await until(pilot, lambda: app.running.scheduler.state == "paused", 5, "paused")
 
     asyncio.run(scenario())
+
+
+def test_a_quarantined_node_is_shown_and_d_releases_it(tmp_path: Path) -> None:
+    search = write_search(
+        tmp_path,
+        space='crash = { type = "choice", values = [true, false] }',
+        extra_search="max_attempts = 4\n",
+    )
+    app = make_app(search, tmp_path / "ck.toml", local_nodes=1)
+
+    async def scenario() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            scheduler = app.running.scheduler
+            node = lambda: scheduler.nodes.get("local-1")  # noqa: E731
+            await until(pilot, lambda: node() is not None and node().quarantined, 30, "quarantine")
+            await until(
+                pilot,
+                lambda: "quarantined" in [r[6] for r in table_rows(app.nodes_table)],
+                5,
+                "the nodes table shows it",
+            )
+            assert "quarantined after 3 crashes/timeouts" in log_text(app)
+            await pilot.press("d")
+            assert not node().quarantined
+            await until(pilot, lambda: scheduler.state == "finished", 30, "the search to end")
+        assert scheduler.ledger.trials[0].status == "failed"
+        assert scheduler.ledger.trials[1].status == "ok"
+
+    asyncio.run(scenario())

@@ -65,3 +65,20 @@ def test_save_as_then_open_round_trips_the_search(tmp_path: Path) -> None:
             await until(pilot, lambda: "3 already finished" in log_text(app), 5, "resume note")
 
     asyncio.run(scenario())
+
+
+def test_the_path_field_completes_from_the_disk(tmp_path: Path, monkeypatch) -> None:
+    search = write_search(tmp_path, name="alpha")
+    (tmp_path / "alpha.logs").mkdir()
+    monkeypatch.chdir(tmp_path)
+    app = make_app(search, tmp_path / "ck.toml")
+
+    async def scenario() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("o", "a", "l")
+            field = app.screen.query_one("#path")
+            await until(pilot, lambda: field._suggestion == "alpha.toml", 5, "a suggestion")
+            await pilot.press("right")  # accepts it
+            assert field.value == "alpha.toml"  # the file, before the folder of the same stem
+
+    asyncio.run(scenario())
