@@ -26,7 +26,7 @@ BINDINGS = [
     Binding("p", "pause", "Pause", tooltip="pause: running trials finish, nothing new starts"),
     Binding("r", "resume", "Resume", tooltip="resume a paused or stopped search"),
     Binding("i", "detail", "Detail", tooltip="params, fold scores and error of the selected trial"),
-    Binding("s", "sort", "Sort", tooltip="trials newest first / best score first"),
+    Binding("s", "sort", "Sort", tooltip="trials newest first / best score first / failed first"),
     Binding(
         "d",
         "drain",

@@ -30,7 +30,8 @@ COLUMN_WIDTHS = {
 }
 COLUMNS = tuple(COLUMN_WIDTHS)
 STATUS_STYLES = {OK: "green", FAILED: "bold red", RUNNING: "yellow", PENDING: "dim"}
-ORDERS = ("newest", "best")
+# "failed" puts failed trials on top: in a big search they would otherwise be past the row cap.
+ORDERS = ("newest", "best", "failed")
 
 
 class TrialsTable(DataTable):
@@ -94,6 +95,8 @@ class TrialsTable(DataTable):
         if self.order == "best":
             score = trial.score if trial.status == OK else float("-inf")
             return (-score, trial.id)  # type: ignore[operator]
+        if self.order == "failed":
+            return (trial.status != FAILED, -trial.id)
         return (-trial.id,)
 
     def _trim_and_sort(self) -> None:

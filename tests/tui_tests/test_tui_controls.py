@@ -87,6 +87,10 @@ def test_trial_keys_detail_sort_and_retry_failed(tmp_path: Path) -> None:
             await pilot.press("s")
             assert [row[0] for row in table_rows(table)] == ["0", "1"]  # best first
             assert "best first" in str(app.query_one("#trials-box").border_title)
+            await pilot.press("s")
+            assert [row[0] for row in table_rows(table)] == ["1", "0"]  # failed first
+            await pilot.press("s", "s")  # back round to newest, then best again
+            assert [row[0] for row in table_rows(table)] == ["0", "1"]
             table.focus()
             await pilot.press("down", "i")  # the failed trial
             assert isinstance(app.screen, TrialDetailScreen)
