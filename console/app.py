@@ -138,6 +138,7 @@ class ConsoleApp(Controls, FileControls, Exporting, App[int]):
         self.score_chart.add(finished_scores(self.running.scheduler.ledger))
         self.nodes_table.reset()
         self.best_panel.found_at_elapsed = None
+        self.best_panel.export = None
         if opened.note:
             self.say(opened.note)
         self._run_search(self.running)
