@@ -88,6 +88,8 @@ class Controls:
             return state == "running"
         if action == "resume":
             return state in ("paused", "stopped", "error")
+        if action == "stop":  # a finished search has nothing running to stop
+            return state in ("running", "paused")
         return True
 
     @property
@@ -126,10 +128,16 @@ class Controls:
             confirmed,
         )
 
-    def action_retry_failed(self: ConsoleApp) -> None:
-        if self.running:
-            count = self.running.scheduler.retry_failed()
-            self.say(f"retrying {count} failed trial(s)" if count else "no failed trial to retry")
+    async def action_retry_failed(self: ConsoleApp) -> None:
+        if self.running is None:
+            return
+        if not self.running.scheduler.ledger.failed:
+            self.say("no failed trial to retry")
+            return
+        if not self.running.serving:  # stopped or failed: reopen the checkpoint, then retry
+            await self._switch_to(self.running.opened.checkpoint)
+        count = self.running.scheduler.retry_failed()
+        self.say(f"retrying {count} failed trial(s)")
 
     # -- nodes ---------------------------------------------------------------------------------
 

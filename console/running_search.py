@@ -69,6 +69,11 @@ class RunningSearch:
         if self.local_count:
             self.local.start(self.local_count)
 
+    @property
+    def serving(self) -> bool:
+        """The scheduler's loop is running (it has not returned, stopped or failed)."""
+        return self.task is not None and not self.task.done()
+
     async def wait(self) -> str:
         """Until the scheduler returns (stopped, or finished when exit_when_done)."""
         assert self.task is not None

@@ -184,3 +184,28 @@ def test_a_quarantined_node_is_shown_and_d_releases_it(tmp_path: Path) -> None:
         assert scheduler.ledger.trials[1].status == "ok"
 
     asyncio.run(scenario())
+
+
+def test_retry_on_a_stopped_search_reopens_it_first(tmp_path: Path) -> None:
+    search = write_search(
+        tmp_path,
+        space='fail = { type = "choice", values = [true, false] }\n'
+        'seconds = { type = "choice", values = [0.3, 0.31, 0.32] }',
+    )
+    app = make_app(search, tmp_path / "ck.toml", local_nodes=1)
+
+    async def scenario() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            first = app.running.scheduler
+            await until(pilot, lambda: first.ledger.failed >= 1, 30, "a failure")
+            await pilot.press("x", "y")
+            await until(pilot, lambda: app.search_state == "stopped", 10, "stopped")
+            assert not app.applies("stop")
+            await pilot.press("f")
+            await until(pilot, lambda: app.running.scheduler is not first, 10, "reopened")
+            again = app.running.scheduler
+            await until(pilot, lambda: again.state == "finished", 30, "the rest and the retries")
+            failed = [t for t in again.ledger.trials.values() if t.status == "failed"]
+            assert len(failed) == 3 and any(t.attempts == 2 for t in failed)
+
+    asyncio.run(scenario())
