@@ -11,8 +11,10 @@ from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 
+from console.scheduler.ledger import RUNNING
 from console.screens.confirm import ConfirmScreen
 from console.screens.help import HelpScreen, key_names
+from console.screens.node_detail import NodeDetailScreen, describe_node
 from console.screens.trial_detail import TrialDetailScreen
 from console.widgets.trials_table import TrialsTable
 
@@ -25,7 +27,12 @@ BINDINGS = [
     Binding("question_mark,f1", "help", "Help", tooltip="this key table"),
     Binding("p", "pause", "Pause", tooltip="pause: running trials finish, nothing new starts"),
     Binding("r", "resume", "Resume", tooltip="resume a paused or stopped search"),
-    Binding("i", "detail", "Detail", tooltip="params, fold scores and error of the selected trial"),
+    Binding(
+        "i",
+        "detail",
+        "Detail",
+        tooltip="detail of the selected trial (params, folds, error) or node (versions)",
+    ),
     Binding("s", "sort", "Sort", tooltip="trials newest first / best score first / failed first"),
     Binding(
         "d",
@@ -177,16 +184,39 @@ class Controls:
     # -- trials --------------------------------------------------------------------------------
 
     def action_detail(self: ConsoleApp) -> None:
+        """The selected node's detail if the nodes table has the focus, else the trial's."""
+        if self.running is None:
+            return
+        if self.focused is self.nodes_table:
+            self._show_node(self.nodes_table.selected_node)
+            return
         trial_id = self.trials_table.selected_trial
-        if self.running is None or trial_id is None:
+        if trial_id is None:
             self.notify("no trial selected", severity="warning")
             return
         trial = self.running.scheduler.ledger.trials[trial_id]
         self.push_screen(TrialDetailScreen(trial, self.running.scheduler.spec.metric))
 
+    def _show_node(self: ConsoleApp, node_id: str | None) -> None:
+        scheduler = self.running.scheduler  # type: ignore[union-attr]
+        node = scheduler.nodes.get(node_id or "")
+        if node is None:
+            self.notify("no node selected", severity="warning")
+            return
+        running = [
+            t.id
+            for t in scheduler.ledger.trials.values()
+            if t.status == RUNNING and t.node == node.node_id
+        ]
+        seen = scheduler.clock() - node.last_seen
+        self.push_screen(NodeDetailScreen(describe_node(node, running, seen)))
+
     def on_data_table_row_selected(self: ConsoleApp, event: TrialsTable.RowSelected) -> None:
-        if isinstance(event.data_table, TrialsTable):  # Enter on a trial opens its detail
+        """Enter on a row opens its detail (a trial's or a node's)."""
+        if event.data_table is self.trials_table:
             self.action_detail()
+        elif event.data_table is self.nodes_table:
+            self._show_node(event.row_key.value)
 
     def action_sort(self: ConsoleApp) -> None:
         if self.running is None:

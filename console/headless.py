@@ -72,8 +72,9 @@ class HeadlessReporter:
 def describe(event: ev.Event) -> str | None:
     """One log line for the events worth a line; None for the high-rate ones."""
     match event:
-        case ev.NodeJoined(node_id=n, host=h, address=a, slots=s, rejoined=r):
-            return f"node {n} ({h} at {a}, {s} slot(s)) {'rejoined' if r else 'joined'}"
+        case ev.NodeJoined(node_id=n, host=h, address=a, slots=s, rejoined=r, warning=w):
+            joined = f"node {n} ({h} at {a}, {s} slot(s)) {'rejoined' if r else 'joined'}"
+            return f"{joined}; WARNING: it {w}" if w else joined
         case ev.NodeLost(node_id=n, reason=why, requeued=ids):
             return (
                 f"node {n} gone ({why}); requeued trials {list(ids)}"

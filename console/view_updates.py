@@ -89,6 +89,8 @@ class PendingUpdates:
 
 def _severity(event: ev.Event) -> str:
     match event:
+        case ev.NodeJoined(warning=str()):
+            return "warning"
         case ev.TrialScored(is_best=True) | ev.NodeJoined():
             return "good"
         case ev.TrialFailed(final=True) | ev.SchedulerError() | ev.NodeQuarantined():

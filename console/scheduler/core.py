@@ -14,6 +14,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +26,19 @@ from console.scheduler.checkpoint import Checkpointer, restore_ledger
 from console.scheduler.collector import Collector
 from console.scheduler.dispatch import LeaseKeeping
 from console.scheduler.ledger import Ledger
-from console.scheduler.nodes import NodeBook, NodeInfo
+from console.scheduler.nodes import NodeBook, NodeInfo, version_mismatch
 from console.scheduler.snapshot import Snapshot, take_snapshot
 from console.search.base import Strategy
 from console.searchfile import SavedState, SearchSpec
+from node import package_version
 from node import protocol as p
 from node.transport import make_router, parse_routed
 
 log = logging.getLogger("hpo.scheduler")
 
 MAX_MESSAGES_PER_WAKE = 1000  # keep timers honest under a flood
+# What a node must match for its scores to compare with the others' (as nodes report them).
+CONSOLE_VERSIONS = {"sklearn": metadata.version("scikit-learn"), "zmq_hpo": package_version()}
 
 
 class Scheduler(Collector, LeaseKeeping):
@@ -312,6 +316,7 @@ class Scheduler(Collector, LeaseKeeping):
             address=node.address,
             slots=node.slots,
             rejoined=rejoined,
+            warning=version_mismatch(node.versions, CONSOLE_VERSIONS),
         )
         self._reconcile_running(node, held)
 

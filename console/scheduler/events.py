@@ -20,6 +20,9 @@ class NodeJoined(Event):
     address: str  # the IP address it connected from
     slots: int
     rejoined: bool
+    # Set when the node's scikit-learn or zmq-hpo differs from the console's: its scores may not
+    # be comparable with the others'.
+    warning: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

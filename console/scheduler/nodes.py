@@ -88,3 +88,13 @@ class NodeBook:
 
     def silent_since(self, cutoff: float) -> list[NodeInfo]:
         return [n for n in self.live() if n.last_seen < cutoff]
+
+
+def version_mismatch(node_versions: dict[str, object], ours: dict[str, str]) -> str | None:
+    """What differs between a node's reported versions and the console's, or None."""
+    differ = [
+        f"{name} {str(node_versions.get(name))[:20]} (console {mine})"
+        for name, mine in ours.items()
+        if str(node_versions.get(name)) != mine
+    ]
+    return "runs " + ", ".join(differ) + ": its scores may not compare" if differ else None

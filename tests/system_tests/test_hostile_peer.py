@@ -98,3 +98,43 @@ def test_garbage_truncated_oversized_and_pickle_frames_are_dropped(
     assert len(drops) == dropped
     # Each names its sender (a raw-TCP peer speaking no ZMTP metadata has no address to give).
     assert sum(d.peer.startswith("127.0.0.1 ") for d in drops) >= len(BAD_MESSAGES)
+
+
+def test_a_node_with_another_scikit_learn_is_let_in_with_a_warning(
+    tmp_path: Path, nodes: NodeProcs
+) -> None:
+    search = write_search(tmp_path)
+    recorder = Recorder()
+
+    async def scenario() -> None:
+        scheduler, task = await start_search(
+            search,
+            tmp_path / "runs" / "t.toml",
+            recorder,
+            nodes,
+            ("good",),
+            exit_when_done=False,
+        )
+        await wait_for(lambda: recorder.of(ev.NodeJoined), 20, "the real node", task)
+        old = zmq.Context.instance().socket(zmq.DEALER)
+        old.setsockopt(zmq.LINGER, 0)
+        old.connect(scheduler.endpoint)
+        hello = {
+            "node_id": "old-box",
+            "protocol": p.PROTOCOL_VERSION,
+            "slots": 1,
+            "prefetch": 0,
+            "host": "old-box",
+            "running": [],
+            "versions": {"sklearn": "0.24.2", "zmq_hpo": "0.1.0"},
+        }
+        old.send_multipart(p.encode(p.HELLO, hello))
+        await wait_for(lambda: len(recorder.of(ev.NodeJoined)) == 2, 20, "the old node", task)
+        old.close()
+        scheduler.stop()
+        await asyncio.wait_for(task, 20)
+
+    asyncio.run(scenario())
+    good, old = recorder.of(ev.NodeJoined)
+    assert good.warning is None
+    assert old.warning is not None and "sklearn 0.24.2 (console " in old.warning

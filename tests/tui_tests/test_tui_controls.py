@@ -7,6 +7,7 @@ from pathlib import Path
 
 from console.screens.confirm import ConfirmScreen
 from console.screens.help import HelpScreen
+from console.screens.node_detail import NodeDetailScreen
 from console.screens.trial_detail import TrialDetailScreen
 from console.searchfile import load_search
 from console.widgets.status_bar import StatusBar
@@ -51,6 +52,12 @@ def test_node_keys_drain_add_and_stop_local_nodes(tmp_path: Path) -> None:
             scheduler = app.running.scheduler
             await until(pilot, lambda: scheduler.nodes.get("local-1") is not None, 20, "join")
             await pilot.pause(0.2)  # the nodes table shows it (and has a cursor row)
+            app.nodes_table.focus()
+            await pilot.press("enter")  # the node's detail
+            assert isinstance(app.screen, NodeDetailScreen)
+            assert "version of sklearn" in app.screen.text.plain
+            assert "127.0.0.1" in app.screen.text.plain
+            await pilot.press("escape")
             await pilot.press("d")
             assert scheduler.nodes.get("local-1").draining
             await until(pilot, lambda: "draining" in log_text(app), 5, "drain logged")
