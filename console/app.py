@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import threading
 from collections.abc import Callable
+from typing import Any
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -30,7 +33,7 @@ REFRESH_EVERY_S = 0.1  # coalesce: widgets change at most ten times a second
 WIDE_FROM_COLUMNS = 120
 TALL_FROM_ROWS = 40
 SHORT_BELOW_ROWS = 30  # e.g. 80x24: the chart gives its rows to the trials table
-QUIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+HANGUP_EXIT_AFTER_S = 20.0  # after SIGHUP: time for the checkpoint and the nodes' BYE
 
 __all__ = ["ConsoleApp", "LaunchOptions"]
 
@@ -72,6 +75,8 @@ class ConsoleApp(Controls, FileControls, Exporting, App[int]):
         self.trials_table = TrialsTable(id="trials")
         self.event_log = EventLog(id="log")
         self.key_bar = KeyBar(id="keys")
+        self._event_loop: asyncio.AbstractEventLoop | None = None
+        self._sighup_before: Any = None  # the SIGHUP handler to put back on the way out
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -103,16 +108,35 @@ class ConsoleApp(Controls, FileControls, Exporting, App[int]):
         self.set_interval(REFRESH_EVERY_S, self.refresh_view)
         # SIGTERM (a service manager, kill) and SIGHUP (the SSH session dropped without tmux)
         # quit as `q` would, without asking: checkpoint, stop local nodes, exit 0.
-        loop = asyncio.get_running_loop()
-        for signum in QUIT_SIGNALS:
-            loop.add_signal_handler(signum, self._quit_confirmed, True)
+        self._event_loop = asyncio.get_running_loop()
+        self._event_loop.add_signal_handler(signal.SIGTERM, self._quit_confirmed, True)
+        if threading.current_thread() is threading.main_thread():
+            # A plain handler, not the loop's: it must run even if the loop is stuck writing to
+            # a terminal that has gone.
+            self._sighup_before = signal.signal(signal.SIGHUP, self._terminal_gone)
         self.launch(self.opened)
+
+    def _terminal_gone(self, _signum: int, _frame: object) -> None:
+        """SIGHUP: the terminal has gone (an SSH session dropped without tmux).
+
+        Nothing can be shown any more, and writes to the dead terminal can wedge Textual's
+        output: send them to /dev/null, then checkpoint, stop the local nodes and exit as `q`
+        would. A watchdog makes sure the process ends (and frees its port) even if Textual's
+        own teardown hangs; the journal keeps every result either way.
+        """
+        with open(os.devnull, "r+b") as null:
+            for fd in (0, 1, 2):
+                os.dup2(null.fileno(), fd)
+        watchdog = threading.Timer(HANGUP_EXIT_AFTER_S, os._exit, (0,))
+        watchdog.daemon = True
+        watchdog.start()
+        self._event_loop.call_soon_threadsafe(self._quit_confirmed, True)
 
     async def on_unmount(self) -> None:
         """However the app ends (quit, a test's teardown), checkpoint and stop local nodes."""
-        loop = asyncio.get_running_loop()
-        for signum in QUIT_SIGNALS:
-            loop.remove_signal_handler(signum)
+        asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
+        if self._sighup_before is not None:
+            signal.signal(signal.SIGHUP, self._sighup_before)
         if self.running is not None:
             await self.running.shutdown()
 
