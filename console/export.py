@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
-import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from console import modelfile
+from console.manifest import build_manifest, still_current
 from console.objectstore import SET_ENV, ObjectStore, StoreConfig, StoreError
 from console.searchfile import LoadedSearch, SearchFileError, load_search
 
 POINTER_NAME = "best.json"
-MANIFEST_FORMAT = "zmq-hpo/best-model/1"
 
 
 class ExportError(Exception):
@@ -82,6 +79,9 @@ def export_best(
     trial = best_trial(loaded)
     if trial is None:
         raise ExportError(f"no finished trial to export in {loaded.path}")
+    reused = _reuse_current_export(loaded, trial, config, on_progress, started)
+    if reused is not None:
+        return reused
     try:
         model, dataset = _refit(loaded, trial, config, on_progress)
         data = modelfile.dumps(model)
@@ -95,7 +95,7 @@ def export_best(
     bucket = spec.export.bucket
     model_key = f"{spec.name}/trial-{trial['id']}-{sha256[:12]}.skops"
     pointer_key = f"{spec.name}/{POINTER_NAME}"
-    manifest = _manifest(loaded, trial, dataset, bucket, model_key, sha256, data)
+    manifest = build_manifest(loaded, trial, dataset, bucket, model_key, sha256, data)
     try:
         store = ObjectStore(config, on_retry=on_progress)
         store.ensure_bucket(bucket)
@@ -122,6 +122,59 @@ def export_best(
         metric=spec.metric,
         reused=reused,
         pointer_updated=pointer_updated,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _reuse_current_export(
+    loaded: LoadedSearch,
+    trial: dict[str, Any],
+    config: StoreConfig,
+    say: Callable[[str], None],
+    started: float,
+) -> ExportResult | None:
+    """The result of the export best.json already names, if it is this trial's model, intact.
+
+    Saves the refit (seconds) when `e` is pressed again or a search finishes again. None means
+    "export it"; a store that cannot be reached or refuses raises ExportError before any refit.
+    """
+    from node.datasets import DatasetError
+
+    spec = loaded.spec
+    bucket, pointer_key = spec.export.bucket, f"{spec.name}/{POINTER_NAME}"
+    try:
+        store = ObjectStore(config, on_retry=say)
+        current = store.read_json(bucket, pointer_key)
+        dataset_sha = _dataset_sha256(spec.dataset_ref(), config)
+    except StoreError as exc:
+        if exc.missing:  # no bucket or no best.json yet: a first export
+            return None
+        raise ExportError(str(exc)) from None  # unreachable, refused...: fail before a refit
+    except DatasetError as exc:
+        raise ExportError(f"cannot load the dataset to refit: {exc}") from None
+    if not (current and still_current(current, loaded, trial, dataset_sha)):
+        return None
+    key, sha256, size = current.get("model_key"), current.get("sha256"), current.get("size")
+    if not (isinstance(key, str) and isinstance(sha256, str) and isinstance(size, int)):
+        return None
+    try:
+        store.verify(bucket, key, size, sha256)
+    except StoreError as exc:
+        say(f"{exc}; exporting it again")
+        return None
+    say(f"s3://{bucket}/{key} is this trial's model, verified: nothing to refit or upload")
+    return ExportResult(
+        bucket=bucket,
+        model_key=key,
+        pointer_key=pointer_key,
+        sha256=sha256,
+        size=size,
+        trial_id=trial["id"],
+        score=trial["score"],
+        std=trial["std"],
+        metric=spec.metric,
+        reused=True,
+        pointer_updated=False,
         seconds=time.monotonic() - started,
     )
 
@@ -185,54 +238,6 @@ def _upload_verified(
     store.verify(bucket, key, len(data), sha256)
     say("verified: size and sha256 match")
     return False
-
-
-def _manifest(
-    loaded: LoadedSearch,
-    trial: dict[str, Any],
-    dataset: dict[str, Any],
-    bucket: str,
-    model_key: str,
-    sha256: str,
-    data: bytes,
-) -> dict[str, Any]:
-    spec = loaded.spec
-    return {
-        "format": MANIFEST_FORMAT,
-        "search": spec.name,
-        "config_hash": spec.config_hash(),
-        "bucket": bucket,
-        "model_key": model_key,
-        "sha256": sha256,
-        "size": len(data),
-        "skops_trusted_types": modelfile.untrusted_types(data),
-        "trial_id": trial["id"],
-        "node": trial["node"],
-        "estimator": spec.model.estimator,
-        "params": {**spec.model.fixed, **trial["params"]},
-        "metric": spec.metric,
-        "cv": spec.cv,
-        "seed": spec.seed,
-        "score": trial["score"],
-        "std": trial["std"],
-        "fold_scores": trial["fold_scores"],
-        "dataset": dataset,
-        "versions": _versions(),
-        "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
-
-
-def _versions() -> dict[str, str]:
-    import numpy
-    import sklearn
-
-    return {
-        "python": platform.python_version(),
-        "scikit-learn": sklearn.__version__,
-        "numpy": numpy.__version__,
-        "skops": metadata.version("skops"),
-        "zmq-hpo": metadata.version("zmq-hpo"),
-    }
 
 
 def _size(size: int) -> str:

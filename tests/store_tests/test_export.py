@@ -55,9 +55,11 @@ def test_reexport_is_a_noop_and_a_newer_best_moves_the_pointer(
     checkpoint = saved_search(tmp_path, bucket, [trial_row(0, 2, 0.90)])
     first = export_best(load_search(checkpoint), store_env.config)
     keys = object_keys(store_env, bucket)
-    again = export_best(load_search(checkpoint), store_env.config)
+    progress: list[str] = []
+    again = export_best(load_search(checkpoint), store_env.config, on_progress=progress.append)
     assert again.model_key == first.model_key and again.sha256 == first.sha256
     assert again.reused and not again.pointer_updated
+    assert not any("refitting" in line for line in progress), progress  # best.json says it all
     assert object_keys(store_env, bucket) == keys == sorted([first.model_key, "trees/best.json"])
 
     better = saved_search(tmp_path, bucket, [trial_row(0, 2, 0.90), trial_row(1, 4, 0.97)])

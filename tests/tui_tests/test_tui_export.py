@@ -32,9 +32,7 @@ def test_auto_export_when_finished_then_e_finds_it_already_there(
             best = app.best_panel.render().plain
             assert f"exported: s3://{bucket}/t/trial-" in best
             await pilot.press("e")
-            await until(
-                pilot, lambda: "already points to this model" in log_text(app), 60, "re-export"
-            )
+            await until(pilot, lambda: "nothing to refit" in log_text(app), 60, "re-export")
 
     asyncio.run(scenario())
     keys = object_keys(store_env, bucket)
