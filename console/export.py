@@ -110,20 +110,8 @@ def export_best(
             on_progress(f"{POINTER_NAME} already points to this model")
     except StoreError as exc:
         raise ExportError(str(exc)) from None
-    return ExportResult(
-        bucket=bucket,
-        model_key=model_key,
-        pointer_key=pointer_key,
-        sha256=sha256,
-        size=len(data),
-        trial_id=trial["id"],
-        score=trial["score"],
-        std=trial["std"],
-        metric=spec.metric,
-        reused=reused,
-        pointer_updated=pointer_updated,
-        seconds=time.monotonic() - started,
-    )
+    where = (bucket, model_key, pointer_key, sha256, len(data))
+    return _result(loaded, trial, where, reused, pointer_updated, started)
 
 
 def _reuse_current_export(
@@ -163,18 +151,31 @@ def _reuse_current_export(
         say(f"{exc}; exporting it again")
         return None
     say(f"s3://{bucket}/{key} is this trial's model, verified: nothing to refit or upload")
+    where = (bucket, key, pointer_key, sha256, size)
+    return _result(loaded, trial, where, True, False, started)
+
+
+def _result(
+    loaded: LoadedSearch,
+    trial: dict[str, Any],
+    where: tuple[str, str, str, str, int],  # bucket, model key, pointer key, sha256, size
+    reused: bool,
+    pointer_updated: bool,
+    started: float,
+) -> ExportResult:
+    bucket, model_key, pointer_key, sha256, size = where
     return ExportResult(
         bucket=bucket,
-        model_key=key,
+        model_key=model_key,
         pointer_key=pointer_key,
         sha256=sha256,
         size=size,
         trial_id=trial["id"],
         score=trial["score"],
         std=trial["std"],
-        metric=spec.metric,
-        reused=True,
-        pointer_updated=False,
+        metric=loaded.spec.metric,
+        reused=reused,
+        pointer_updated=pointer_updated,
         seconds=time.monotonic() - started,
     )
 

@@ -1,4 +1,4 @@
-"""The benchmark still runs end to end (its numbers are judged by people, never by tests)."""
+"""The benchmarks still run end to end (their numbers are judged by people, never by tests)."""
 
 from __future__ import annotations
 
@@ -12,14 +12,21 @@ from tests.conftest import REPO
 pytestmark = pytest.mark.timeout(180)
 
 
-def test_quick_dispatch_benchmark_runs_and_prints_its_summary() -> None:
+@pytest.mark.parametrize(
+    ("which", "expected"),
+    [
+        ("dispatch", ["raw ROUTER/DEALER loop", "dispatch, prefetch 0", "trials/s"]),
+        ("tui", ["scheduler alone", "refresh_view() ran", "console absorbs 1,000 results"]),
+    ],
+)
+def test_quick_benchmark_runs_and_prints_its_summary(which: str, expected: list[str]) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bench", "dispatch", "--quick"],
+        [sys.executable, "-m", "bench", which, "--quick"],
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=150,
     )
     assert result.returncode == 0, result.stderr
-    assert "raw ROUTER/DEALER loop" in result.stdout
-    assert "dispatch, prefetch 0" in result.stdout and "trials/s" in result.stdout
+    for text in expected:
+        assert text in result.stdout, f"{text!r} missing from:\n{result.stdout}"
