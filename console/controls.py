@@ -64,24 +64,28 @@ class Controls:
 
     def get_system_commands(self: ConsoleApp, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)  # type: ignore[misc]
-        offered = set()
-        for binding in BINDINGS:
-            if binding.action not in offered and self.applies(binding.action):
-                offered.add(binding.action)
-                yield SystemCommand(
-                    f"{binding.description} ({key_names(binding)})",
-                    binding.tooltip,
-                    partial(self.run_action, binding.action),
-                )
+        for binding in self.offered_bindings(footer_only=False):
+            yield SystemCommand(
+                f"{binding.description} ({key_names(binding)})",
+                binding.tooltip,
+                partial(self.run_action, binding.action),
+            )
 
     def offered_keys(self: ConsoleApp) -> list[tuple[str, str]]:
-        """(key, label) for the key bar: what applies now, each action once."""
-        keys, seen = [], set()
-        for binding in BINDINGS:
-            if binding.show and binding.action not in seen and self.applies(binding.action):
-                seen.add(binding.action)
-                keys.append((key_names(binding).split(" / ")[0], binding.description))
+        """(key, label) for the key bar."""
+        keys = [
+            (key_names(binding).split(" / ")[0], binding.description)
+            for binding in self.offered_bindings(footer_only=True)
+        ]
         return [*keys, ("ctrl+p", "Palette")]
+
+    def offered_bindings(self: ConsoleApp, footer_only: bool) -> list[Binding]:
+        """The bindings whose action applies now, each action once (its first binding)."""
+        offered: dict[str, Binding] = {}
+        for binding in BINDINGS:
+            if (binding.show or not footer_only) and self.applies(binding.action):
+                offered.setdefault(binding.action, binding)
+        return list(offered.values())
 
     def check_action(self: ConsoleApp, action: str, parameters: tuple[object, ...]) -> bool | None:
         if isinstance(self.screen, ModalScreen):

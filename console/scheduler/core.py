@@ -250,14 +250,7 @@ class Scheduler(Collector, LeaseKeeping):
             node.last_seen = self.clock()
             if node.gone == "lost":  # it was only silent (e.g. SIGSTOP): take it back
                 node.gone, node.routing_id = None, routing_id
-                self._emit(
-                    ev.NodeJoined,
-                    node_id=node.node_id,
-                    host=node.host,
-                    address=node.address,
-                    slots=node.slots,
-                    rejoined=True,
-                )
+                self._announce_join(node, rejoined=True)
         if msg.kind == p.RESULT:
             self._on_result(routing_id, node, body)
         elif msg.kind == p.PROGRESS and node is not None:
@@ -309,6 +302,10 @@ class Scheduler(Collector, LeaseKeeping):
                 "search": self.search_hash,
             },
         )
+        self._announce_join(node, rejoined)
+        self._reconcile_running(node, held)
+
+    def _announce_join(self, node: NodeInfo, rejoined: bool) -> None:
         self._emit(
             ev.NodeJoined,
             node_id=node.node_id,
@@ -318,7 +315,6 @@ class Scheduler(Collector, LeaseKeeping):
             rejoined=rejoined,
             warning=version_mismatch(node.versions, CONSOLE_VERSIONS),
         )
-        self._reconcile_running(node, held)
 
     def _set_state(self, state: str) -> None:
         if state != self.state:
