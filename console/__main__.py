@@ -6,13 +6,17 @@ import argparse
 import asyncio
 import importlib
 import logging
+import os
 import sys
 from pathlib import Path
 
+from console.keyring import InsecureBind, open_link
 from console.local_nodes import default_slots
+from console.running_search import LaunchOptions
 from console.searchfile import SearchFileError
 from console.session import CheckpointConflict, OpenedSearch, open_search
 from node import package_version
+from node.curve import KeyFileError
 
 EXIT_BAD_INPUT = 2
 
@@ -22,6 +26,7 @@ SUBCOMMANDS: dict[str, str] = {
     "export": "console.store_cli",
     "pull": "console.store_cli",
     "dataset": "console.store_cli",
+    "keys": "console.keys_cli",
 }
 
 
@@ -32,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Reopen a checkpoint (runs/NAME.toml) to resume it.",
         epilog="Other commands: 'hpo-console export CHECKPOINT' (best model to the object "
         "store), 'hpo-console pull s3://BUCKET/SEARCH/best.json -o FILE', "
-        "'hpo-console dataset push FILE s3://BUCKET/KEY'; each has --help.",
+        "'hpo-console dataset push FILE s3://BUCKET/KEY', 'hpo-console keys init|add-node|"
+        "list|remove-node' (CurveZMQ keys for the node link); each has --help.",
     )
     parser.add_argument("file", type=Path, help="search file, or a saved checkpoint to resume")
     parser.add_argument(
@@ -40,7 +46,25 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="no TUI: live progress on the terminal, best trial printed at the end",
     )
-    parser.add_argument("--bind", help="address to listen on (overrides [cluster] bind)")
+    parser.add_argument(
+        "--bind",
+        default=os.environ.get("HPO_BIND"),
+        help="address to listen on, e.g. tcp://0.0.0.0:5555 (env HPO_BIND; overrides "
+        "[cluster] bind). Beyond loopback it needs --keys, or --insecure",
+    )
+    parser.add_argument(
+        "--keys",
+        metavar="DIR",
+        default=os.environ.get("HPO_KEYS_DIR"),
+        help="CurveZMQ key folder from 'hpo-console keys init' (env HPO_KEYS_DIR; overrides "
+        "[cluster] keys_dir): encrypt the node link and accept only allow-listed node keys",
+    )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow listening beyond loopback without keys (any host that reaches the port "
+        "can join): only on a network you trust",
+    )
     parser.add_argument(
         "--local-nodes",
         type=int,
@@ -92,34 +116,38 @@ def main(argv: list[str] | None = None) -> int:
     local_slots = args.local_slots or spec.cluster.local_slots or default_slots(local_nodes)
     if local_nodes < 0 or local_slots < 1:
         _fail("--local-nodes must be >= 0 and --local-slots >= 1")
+    options = _launch_options(args)
+    _check_link(opened, options)
     log_format = "%(asctime)s %(levelname)s %(name)s: %(message)s"
     if use_tui:  # the screen belongs to the TUI: diagnostics go to a file next to the checkpoint
         log_file = opened.checkpoint.parent / f"{opened.checkpoint.stem}.logs" / "console.log"
         log_file.parent.mkdir(parents=True, exist_ok=True)
         logging.basicConfig(level=args.log_level.upper(), filename=log_file, format=log_format)
-        return _run_tui(opened, args)
+        return _run_tui(opened, options)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr, format=log_format)
     if not args.headless:
         print("hpo-console: not a terminal, so running headless", file=sys.stderr)
     from console.headless import run_headless
 
-    return asyncio.run(
-        run_headless(
-            spec,
-            opened.state,
-            opened.checkpoint,
-            local_nodes=local_nodes,
-            local_slots=local_slots,
-            bind=args.bind,
-        )
-    )
+    return asyncio.run(run_headless(opened, options))
 
 
-def _run_tui(opened: OpenedSearch, args: argparse.Namespace) -> int:
+def _launch_options(args: argparse.Namespace) -> LaunchOptions:
+    return LaunchOptions(args.local_nodes, args.local_slots, args.bind, args.keys, args.insecure)
+
+
+def _check_link(opened: OpenedSearch, options: LaunchOptions) -> None:
+    """Key and address problems stop the console here, before any screen or node starts."""
+    try:
+        open_link(*options.link(opened.spec.cluster), options.insecure)
+    except (KeyFileError, InsecureBind) as exc:
+        _fail(f"{exc}")
+
+
+def _run_tui(opened: OpenedSearch, options: LaunchOptions) -> int:
     from console.app import ConsoleApp
-    from console.running_search import LaunchOptions
 
-    app = ConsoleApp(opened, LaunchOptions(args.local_nodes, args.local_slots, args.bind))
+    app = ConsoleApp(opened, options)
     app.run()
     for line in app.farewell():  # what a person wants on the terminal once the screen is gone
         print(line)

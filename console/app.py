@@ -16,7 +16,7 @@ from textual.containers import Container, Vertical
 from console.controls import BINDINGS, Controls
 from console.exporting import Exporting
 from console.file_controls import FileControls
-from console.running_search import LaunchOptions, RunningSearch
+from console.running_search import LAUNCH_ERRORS, LaunchOptions, RunningSearch
 from console.scheduler.ledger import Ledger
 from console.session import OpenedSearch
 from console.view_updates import PendingUpdates
@@ -27,7 +27,6 @@ from console.widgets.nodes_table import NodesTable
 from console.widgets.score_chart import ScoreChart
 from console.widgets.status_bar import StatusBar
 from console.widgets.trials_table import TrialsTable
-from node.transport import BindError
 
 REFRESH_EVERY_S = 0.1  # coalesce: widgets change at most ten times a second
 WIDE_FROM_COLUMNS = 120
@@ -172,14 +171,17 @@ class ConsoleApp(Controls, FileControls, Exporting, App[int]):
         scheduler = running.scheduler
         try:
             await running.start()
-        except BindError as exc:
+        except LAUNCH_ERRORS as exc:
             self._failed(running, str(exc))
+            await running.shutdown()
             return
+        if running.warning:
+            self.say(running.warning, "warning")
         done = scheduler.ledger.done + scheduler.ledger.failed
         resumed = f" ({done} already finished, resuming)" if done else ""
         self.say(
             f"search {scheduler.spec.name!r}: {scheduler.planned} trials{resumed}, listening "
-            f"on {scheduler.endpoint}, checkpoint {running.opened.checkpoint}"
+            f"on {scheduler.listening_on}, checkpoint {running.opened.checkpoint}"
         )
         if running.local_count:
             self.say(

@@ -5,16 +5,15 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from pathlib import Path
 from typing import TextIO
 
-from console.local_nodes import LocalNodes, connect_address
+from console.local_nodes import connect_address
+from console.running_search import LAUNCH_ERRORS, LaunchOptions, RunningSearch
 from console.scheduler import events as ev
 from console.scheduler.core import Scheduler
 from console.scheduler.ledger import FAILED, Ledger
 from console.scheduler.snapshot import Snapshot
-from console.searchfile import SavedState, SearchSpec
-from node.transport import BindError
+from console.session import OpenedSearch
 
 STATUS_EVERY_TTY_S = 0.25
 STATUS_EVERY_LOG_S = 5.0
@@ -96,28 +95,31 @@ def describe(event: ev.Event) -> str | None:
             return f"search {s}"
         case ev.MessageDropped(peer=p, reason=why, total_dropped=n):
             return f"dropped a bad message from peer {p} ({why}); {n} dropped so far"
+        case ev.ConnectionRefused(peer=p, reason=why, repeats=n):
+            again = f" ({n} times since the last report)" if n > 1 else ""
+            return f"refused a connection from {p}: {why}{again}"
         case ev.SchedulerError(message=m):
             return f"error: {m}"
     return None
 
 
 async def run_headless(
-    spec: SearchSpec,
-    state: SavedState | None,
-    checkpoint: Path,
-    *,
-    local_nodes: int,
-    local_slots: int,
-    bind: str | None = None,
-    out: TextIO = sys.stdout,
+    opened: OpenedSearch, options: LaunchOptions, out: TextIO = sys.stdout
 ) -> int:
     """Run the search to its end (or Ctrl-C); print the best trial; 0 on success."""
     reporter = HeadlessReporter(out)
-    scheduler = Scheduler(spec, checkpoint, state=state, bind=bind, on_event=reporter.on_event)
-    run_task = asyncio.create_task(scheduler.run())
-    await _first_of(scheduler.ready.wait(), run_task)
-    if run_task.done():  # e.g. the address is in use
-        return _report_crash(reporter, run_task)
+    running = RunningSearch(opened, options, reporter.on_event, exit_when_done=True)
+    spec, checkpoint, scheduler = opened.spec, opened.checkpoint, running.scheduler
+    try:
+        await running.start()
+    except LAUNCH_ERRORS as exc:  # a setup problem, not a crash: say what to change
+        print(f"hpo-console: {exc}", file=sys.stderr)
+        await running.shutdown()
+        return 2
+    if running.warning:
+        print(f"hpo-console: {running.warning}", file=sys.stderr)
+    run_task = running.task
+    assert run_task is not None
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, _on_interrupt, scheduler, reporter)
@@ -125,19 +127,12 @@ async def run_headless(
     resumed = f" ({finished} already finished, resuming)" if finished else ""
     reporter.say(
         f"search {spec.name!r}: {scheduler.planned} trials{resumed}, listening on "
-        f"{scheduler.endpoint}, checkpoint {checkpoint}"
+        f"{scheduler.listening_on}, checkpoint {checkpoint}"
     )
-    nodes = LocalNodes(
-        scheduler.endpoint,
-        local_slots,
-        spec.cluster.heartbeat_s,
-        checkpoint.parent / f"{checkpoint.stem}.logs",
-    )
-    if local_nodes:
-        nodes.start(local_nodes)
+    if running.local_count:
         reporter.say(
-            f"started {local_nodes} local node(s) with {local_slots} slot(s) each; "
-            f"logs in {nodes.log_dir}"
+            f"started {running.local_count} local node(s) with {running.local_slots} slot(s) "
+            f"each; logs in {running.local.log_dir}"  # type: ignore[union-attr]
         )
     try:
         every = STATUS_EVERY_TTY_S if reporter.is_tty else STATUS_EVERY_LOG_S
@@ -155,9 +150,11 @@ async def run_headless(
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
-        nodes.stop_all()
+        await running.shutdown()
     if run_task.exception() is not None:
-        return _report_crash(reporter, run_task)
+        exc = run_task.exception()
+        reporter.say(f"hpo-console: the search stopped on an error: {type(exc).__name__}: {exc}")
+        return 1
     _print_summary(reporter, scheduler.snapshot())
     _print_failures(reporter, scheduler.ledger)
     if spec.export.auto and scheduler.snapshot().state == "finished":
@@ -168,27 +165,12 @@ async def run_headless(
     return 0
 
 
-async def _first_of(waitable: object, task: asyncio.Task[str]) -> None:
-    waiter = asyncio.ensure_future(waitable)  # type: ignore[arg-type]
-    await asyncio.wait({waiter, task}, return_when=asyncio.FIRST_COMPLETED)
-    waiter.cancel()
-
-
 def _on_interrupt(scheduler: Scheduler, reporter: HeadlessReporter) -> None:
     if scheduler.stopping:  # a second Ctrl-C: the user means it
         reporter.say("interrupted twice: exiting without waiting")
         sys.exit(130)
     reporter.say("stopping: handing running trials back and checkpointing (Ctrl-C again to quit)")
     scheduler.stop()
-
-
-def _report_crash(reporter: HeadlessReporter, task: asyncio.Task[str]) -> int:
-    exc = task.exception()
-    if isinstance(exc, BindError):  # a setup problem, not a crash: say what to change
-        print(f"hpo-console: {exc}", file=sys.stderr)
-        return 2
-    reporter.say(f"hpo-console: the search stopped on an error: {type(exc).__name__}: {exc}")
-    return 1
 
 
 def _print_summary(reporter: HeadlessReporter, snap: Snapshot) -> None:

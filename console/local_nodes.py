@@ -29,9 +29,16 @@ class LocalNodes:
     """Starts, stops and reaps `hpo-node` child processes named local-1, local-2, ..."""
 
     def __init__(
-        self, endpoint: str, slots: int, heartbeat_s: float, log_dir: Path, prefetch: int = 0
+        self,
+        endpoint: str,
+        slots: int,
+        heartbeat_s: float,
+        log_dir: Path,
+        prefetch: int = 0,
+        keys_dir: Path | None = None,
     ) -> None:
         self.connect = connect_address(endpoint)
+        self.keys_dir = keys_dir  # a CURVE key bundle the console allow-listed for its own nodes
         self.slots = slots
         self.prefetch = prefetch
         self.heartbeat_s = heartbeat_s
@@ -64,6 +71,8 @@ class LocalNodes:
             "--parent-pid",
             str(os.getpid()),
         ]
+        if self.keys_dir is not None:
+            command += ["--keys", str(self.keys_dir)]
         # A new session keeps the terminal's Ctrl-C away from the nodes: the console decides
         # when they stop, after the search has checkpointed.
         self.procs[node_id] = subprocess.Popen(

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+from console.keyring import InsecureBind, open_link
 from console.local_nodes import LocalNodes, default_slots
 from console.scheduler import events as ev
 from console.scheduler.core import Scheduler
 from console.session import OpenedSearch
+from console.spec import ClusterSpec
+from node.curve import KeyFileError
+from node.transport import BindError
 
 
 @dataclass(frozen=True)
@@ -19,6 +25,16 @@ class LaunchOptions:
     local_nodes: int | None = None
     local_slots: int | None = None
     bind: str | None = None
+    keys_dir: str | None = None  # CURVE keys (overrides [cluster] keys_dir)
+    insecure: bool = False  # allow listening beyond loopback without keys
+
+    def link(self, cluster: ClusterSpec) -> tuple[str, str | None]:
+        """Where to listen and the key folder: these options, else the search file's."""
+        return self.bind or cluster.bind, self.keys_dir or cluster.keys_dir
+
+
+# What stops a search from starting, as opposed to a crash: the front ends show these as they are.
+LAUNCH_ERRORS = (BindError, KeyFileError, InsecureBind)
 
 
 class RunningSearch:
@@ -34,6 +50,7 @@ class RunningSearch:
         clock: Callable[[], float] | None = None,
     ) -> None:
         self.opened = opened
+        self.options = options
         cluster = opened.spec.cluster
         count = cluster.local_nodes if options.local_nodes is None else options.local_nodes
         self.local_count = count
@@ -49,10 +66,13 @@ class RunningSearch:
             **extra,
         )
         self.local: LocalNodes | None = None
+        self.local_keys: Path | None = None  # the local nodes' key bundle, removed at shutdown
         self.task: asyncio.Task[str] | None = None
+        self.warning: str | None = None  # for the front end to show, e.g. --insecure's
 
     async def start(self) -> None:
-        """Bind and start the local nodes; re-raises what stopped the scheduler from starting."""
+        """Bind and start the local nodes; raises one of LAUNCH_ERRORS if it cannot start."""
+        self._secure_link()
         self.task = asyncio.create_task(self.scheduler.run())
         ready = asyncio.ensure_future(self.scheduler.ready.wait())
         await asyncio.wait({ready, self.task}, return_when=asyncio.FIRST_COMPLETED)
@@ -60,11 +80,14 @@ class RunningSearch:
         if self.task.done():
             self.task.result()  # raises, e.g. BindError
         checkpoint = self.opened.checkpoint
+        if self.scheduler.keys is not None and self.local_count:
+            self.local_keys = self.scheduler.keys.local_bundle()
         self.local = LocalNodes(
             self.scheduler.endpoint,
             self.local_slots,
             self.opened.spec.cluster.heartbeat_s,
             checkpoint.parent / f"{checkpoint.stem}.logs",
+            keys_dir=self.local_keys,
         )
         if self.local_count:
             self.local.start(self.local_count)
@@ -86,3 +109,11 @@ class RunningSearch:
             await asyncio.wait({self.task})
         if self.local is not None:
             await asyncio.to_thread(self.local.stop_all)
+        if self.local_keys is not None:
+            shutil.rmtree(self.local_keys, ignore_errors=True)
+            self.local_keys = None
+
+    def _secure_link(self) -> None:
+        """Load the CURVE keys and check the address against them (the scheduler uses both)."""
+        bind, keys_dir = self.options.link(self.opened.spec.cluster)
+        self.scheduler.keys, self.warning = open_link(bind, keys_dir, self.options.insecure)

@@ -95,6 +95,12 @@ def _severity(event: ev.Event) -> str:
             return "good"
         case ev.TrialFailed(final=True) | ev.SchedulerError() | ev.NodeQuarantined():
             return "error"
-        case ev.TrialFailed() | ev.NodeLost() | ev.TrialRequeued() | ev.MessageDropped():
+        case (
+            ev.TrialFailed()
+            | ev.NodeLost()
+            | ev.TrialRequeued()
+            | ev.MessageDropped()
+            | ev.ConnectionRefused()
+        ):
             return "warning"
     return "info"

@@ -9,8 +9,10 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 
 from node import package_version
+from node.curve import KeyFileError, NodeKeys, load_node_keys, too_open
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -50,6 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=int(_env("HPO_PREFETCH", "0") or 0),
         help="extra tasks to hold beyond --slots, for very short trials (default 0)",
     )
+    parser.add_argument(
+        "--keys",
+        type=Path,
+        default=_env("HPO_NODE_KEYS"),
+        metavar="DIR",
+        help="CurveZMQ key bundle from the console's 'hpo-console keys add-node' "
+        "(env HPO_NODE_KEYS); without it the node speaks plaintext",
+    )
     parser.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     parser.add_argument(
@@ -58,6 +68,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="DEBUG, INFO, WARNING (env HPO_LOG_LEVEL)",
     )
     return parser
+
+
+def _load_keys(bundle: Path | None) -> NodeKeys | None:
+    if bundle is None:
+        return None
+    keys = load_node_keys(Path(bundle))
+    secret = Path(bundle) / "node.key_secret"
+    if too_open(secret):
+        logging.getLogger("hpo.node").warning("%s can be read by other users; chmod 600 it", secret)
+    return keys
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.slots < 0 or args.prefetch < 0 or args.heartbeat <= 0:
         print("hpo-node: --slots and --prefetch must be >= 0, --heartbeat > 0", file=sys.stderr)
         return 2
+    try:
+        keys = _load_keys(args.keys)
+    except KeyFileError as exc:
+        print(f"hpo-node: --keys: {exc}", file=sys.stderr)
+        return 2
     # Imported late so `--help` answers instantly, without loading scikit-learn.
     from node.worker import NodeConfig, NodeSupervisor
 
@@ -82,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         heartbeat_s=args.heartbeat,
         prefetch=args.prefetch,
         parent_pid=args.parent_pid,
+        keys=keys,
     )
     if args.node_id:
         config.node_id = args.node_id

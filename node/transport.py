@@ -7,6 +7,7 @@ import time
 
 import zmq
 
+from node.curve import NodeKeys, apply_client
 from node.protocol import MAX_MESSAGE_BYTES, Message, ProtocolError, decode, encode
 
 log = logging.getLogger(__name__)
@@ -28,15 +29,20 @@ class BindError(RuntimeError):
     """The console cannot listen where it was told to."""
 
 
-def make_router(ctx: zmq.Context, bind: str, retry_s: float = 1.0) -> zmq.Socket:
+def make_router(
+    ctx: zmq.Context, bind: str, options: dict[int, int | bytes] | None = None, retry_s: float = 1.0
+) -> zmq.Socket:
     """The console's ROUTER: sends to a vanished peer raise instead of vanishing silently.
 
+    `options` (e.g. CURVE's) are set before the bind, so no connection is accepted without them.
     libzmq releases a closed socket's port in its I/O thread, a moment after close(); a console
     restarted in the same process retries briefly rather than failing on its own ghost.
     """
     sock = ctx.socket(zmq.ROUTER)
     configure(sock)
     sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
+    for option, value in (options or {}).items():
+        sock.setsockopt(option, value)
     deadline = time.monotonic() + retry_s
     while True:
         try:
@@ -54,10 +60,14 @@ def make_router(ctx: zmq.Context, bind: str, retry_s: float = 1.0) -> zmq.Socket
             time.sleep(0.05)
 
 
-def make_dealer(ctx: zmq.Context, connect: str, identity: bytes | None = None) -> zmq.Socket:
-    """A node's DEALER connected to the console."""
+def make_dealer(
+    ctx: zmq.Context, connect: str, identity: bytes | None = None, keys: NodeKeys | None = None
+) -> zmq.Socket:
+    """A node's DEALER connected to the console (a CURVE client when it has keys)."""
     sock = ctx.socket(zmq.DEALER)
     configure(sock)
+    if keys is not None:
+        apply_client(sock, keys)
     if identity is not None:
         sock.setsockopt(zmq.IDENTITY, identity)
     # Reconnect quickly at the TCP level; our own liveness logic handles longer outages.

@@ -21,6 +21,8 @@ import zmq
 
 from node import package_version
 from node import protocol as p
+from node.curve import NodeKeys
+from node.handshake import HandshakeWatch
 from node.runner import SlotProcess
 from node.transport import make_dealer
 
@@ -38,6 +40,7 @@ class NodeConfig:
     prefetch: int = 0  # tasks held beyond `slots`, to hide the round trip for very short trials
     max_backoff_s: float = 8.0
     parent_pid: int | None = None  # exit when this process is gone (local nodes of a console)
+    keys: NodeKeys | None = None  # CURVE keys; None: plaintext (a console on loopback)
 
 
 def _versions() -> dict[str, str]:
@@ -68,6 +71,7 @@ class NodeSupervisor:
         self.outbox: dict[str, dict[str, Any]] = {}  # lease id -> RESULT body, until ACKed
         self.search = ""  # the console's search hash, from WELCOME
         self.sock: zmq.Socket | None = None
+        self.handshake: HandshakeWatch | None = None
         self.welcomed = False
         self.last_heard = 0.0
         self.last_beat = 0.0
@@ -89,8 +93,7 @@ class NodeSupervisor:
         finally:
             for slot in self.slots:
                 slot.close()
-            if self.sock is not None:
-                self.sock.close(linger=0)
+            self._close_socket()
         return self.exit_code
 
     def _request_stop(self, signum: int, _frame: object) -> None:
@@ -98,9 +101,9 @@ class NodeSupervisor:
         self.stop_requested = True
 
     def _connect(self) -> None:
-        if self.sock is not None:
-            self.sock.close(linger=0)
-        self.sock = make_dealer(self.ctx, self.cfg.connect)
+        self._close_socket()
+        self.sock = make_dealer(self.ctx, self.cfg.connect, keys=self.cfg.keys)
+        self.handshake = HandshakeWatch(self.sock, curve=self.cfg.keys is not None)
         self.welcomed = False
         self.last_heard = time.monotonic()
         self._send(
@@ -116,12 +119,22 @@ class NodeSupervisor:
             },
         )
 
+    def _close_socket(self, linger_ms: int = 0) -> None:
+        if self.handshake is not None:
+            self.handshake.close()
+            self.handshake = None
+        if self.sock is not None:
+            self.sock.close(linger=linger_ms)
+            self.sock = None
+
     def _reconnect_after_silence(self) -> None:
         """The console went quiet: back off (capped, jittered), then connect afresh and re-HELLO."""
         self.reconnects += 1
         delay = min(self.cfg.max_backoff_s, self.cfg.heartbeat_s * 2 ** min(self.reconnects, 6))
         delay *= random.uniform(0.5, 1.0)
+        refused = self.handshake.problem() if self.handshake is not None else None
         what = "went silent" if self.welcomed else "did not answer (is it running? right address?)"
+        what = refused or what
         log.warning(
             "node %s: the console at %s %s; reconnecting in %.1fs",
             self.cfg.node_id,
@@ -129,9 +142,7 @@ class NodeSupervisor:
             what,
             delay,
         )
-        if self.sock is not None:
-            self.sock.close(linger=0)
-            self.sock = None
+        self._close_socket()
         resume_at = time.monotonic() + delay
         while time.monotonic() < resume_at and not self.stop_requested:
             self._poll_once(timeout_s=min(0.1, resume_at - time.monotonic()))
@@ -152,8 +163,7 @@ class NodeSupervisor:
         if self.sock is not None and self.welcomed:
             self._send(p.BYE, {"node_id": self.cfg.node_id, "running": handed_back})
             # Give the BYE a moment to leave; the console requeues on silence anyway.
-            self.sock.close(linger=1000)
-            self.sock = None
+            self._close_socket(linger_ms=1000)
         log.info("node %s: stopped, %d lease(s) handed back", self.cfg.node_id, len(handed_back))
 
     # -- the loop ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from console.devstore import LocalStore
+from console.keyring import ConsoleKeys
 from console.scheduler import events as ev
 from console.scheduler.core import Scheduler
 from console.searchfile import load_search
@@ -62,8 +63,17 @@ class NodeProcs:
         self.log_dir = log_dir
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(self, endpoint: str, node_id: str, slots: int = 1, prefetch: int = 0) -> None:
+    def start(
+        self,
+        endpoint: str,
+        node_id: str,
+        slots: int = 1,
+        prefetch: int = 0,
+        keys: Path | None = None,
+    ) -> None:
+        """`keys`: a CURVE node bundle (hpo-console keys add-node); None: plaintext."""
         log = open(self.log_dir / f"{node_id}.log", "ab")  # noqa: SIM115
+        key_args = ["--keys", str(keys)] if keys is not None else []
         self.procs[node_id] = subprocess.Popen(
             [
                 sys.executable,
@@ -79,6 +89,7 @@ class NodeProcs:
                 str(prefetch),
                 "--heartbeat",
                 str(HEARTBEAT_S),
+                *key_args,
             ],
             stdout=log,
             stderr=log,
@@ -137,6 +148,7 @@ def make_scheduler(
     recorder: Recorder,
     exit_when_done: bool = True,
     bind: str | None = None,
+    keys: ConsoleKeys | None = None,
 ) -> Scheduler:
     """A scheduler for `search_file`, resuming `checkpoint` instead if that exists already."""
     loaded = load_search(checkpoint if checkpoint.exists() else search_file)
@@ -147,6 +159,7 @@ def make_scheduler(
         on_event=recorder,
         exit_when_done=exit_when_done,
         bind=bind,
+        keys=keys,
     )
 
 

@@ -21,10 +21,12 @@ from typing import Any
 import zmq
 import zmq.asyncio
 
+from console.keyring import ConsoleKeys, is_loopback
 from console.scheduler import events as ev
 from console.scheduler.checkpoint import Checkpointer, restore_ledger
 from console.scheduler.collector import Collector
 from console.scheduler.dispatch import LeaseKeeping
+from console.scheduler.gatekeeper import Gatekeeper, RefusalLog
 from console.scheduler.ledger import Ledger
 from console.scheduler.nodes import NodeBook, NodeInfo, version_mismatch
 from console.scheduler.snapshot import Snapshot, take_snapshot
@@ -54,9 +56,11 @@ class Scheduler(Collector, LeaseKeeping):
         on_event: Callable[[ev.Event], None] | None = None,
         exit_when_done: bool = True,
         clock: Callable[[], float] = time.monotonic,
+        keys: ConsoleKeys | None = None,
     ) -> None:
         self.spec = spec
         self.bind = bind or spec.cluster.bind
+        self.keys = keys  # None: plaintext (the front end allows that on loopback only)
         self.heartbeat_s = spec.cluster.heartbeat_s
         self.on_event = on_event or (lambda _event: None)
         self.exit_when_done = exit_when_done
@@ -78,6 +82,7 @@ class Scheduler(Collector, LeaseKeeping):
         self._lease_trial: dict[str, int] = {}  # every lease issued in this run -> its trial
         self._stop_requested = False
         self._last_ping = 0.0
+        self.refusals = RefusalLog(self._report_refusal, clock)
         self._sock: zmq.Socket | None = None
         self._peer_frame: zmq.Frame | None = None  # first frame of the message being handled
         self._acks: dict[bytes, list[dict[str, Any]]] = {}  # routing id -> ACKs not yet sent
@@ -160,8 +165,21 @@ class Scheduler(Collector, LeaseKeeping):
 
     async def run(self) -> str:
         """Serve until finished (if exit_when_done) or stopped; returns the final state."""
-        ctx = zmq.asyncio.Context.instance()
-        self._poller_sock = make_router(ctx, self.bind)
+        gatekeeper: Gatekeeper | None = None
+        if self.keys is None:
+            ctx = zmq.asyncio.Context.instance()
+            self._poller_sock = make_router(ctx, self.bind)
+        else:  # a context of its own: its ZAP handler address must be ours alone
+            ctx = zmq.asyncio.Context()
+            gatekeeper = Gatekeeper(ctx, self.keys, self.refusals)
+            gatekeeper.start()  # before the bind: no moment without a gatekeeper
+            try:
+                self._poller_sock = make_router(ctx, self.bind, gatekeeper.router_options())
+            except BaseException:
+                await gatekeeper.close()
+                ctx.destroy(linger=0)
+                raise
+            gatekeeper.watch(self._poller_sock)
         # The asyncio socket is only awaited for readiness; all sends and receives go through a
         # plain (synchronous, non-blocking) shadow of the same socket, on this same thread, which
         # avoids a Future per message on the hot path.
@@ -193,6 +211,9 @@ class Scheduler(Collector, LeaseKeeping):
             self._save_checkpoint()
             self._sock = None
             self._poller_sock.close(linger=200)
+            if gatekeeper is not None:
+                await gatekeeper.close()
+                ctx.destroy(linger=0)
         return self.state
 
     def _poll_ms(self) -> int:
@@ -221,10 +242,33 @@ class Scheduler(Collector, LeaseKeeping):
 
     def _peer_address(self) -> str:
         """The IP address of the peer whose message is being handled."""
+        return self._peer_property("Peer-Address") or "unknown address"
+
+    def _peer_property(self, name: str) -> str:
+        """A connection property of the current message's sender ("User-Id": its key's name)."""
         try:
-            return self._peer_frame.get("Peer-Address")  # type: ignore[union-attr]
+            return self._peer_frame.get(name)  # type: ignore[union-attr]
         except (AttributeError, zmq.ZMQError):
-            return "unknown address"
+            return ""
+
+    @property
+    def link_security(self) -> str:
+        """ "CURVE", "INSECURE" (plaintext beyond loopback, allowed by --insecure) or ""."""
+        if self.keys is not None:
+            return "CURVE"
+        return "" if is_loopback(self.bind) else "INSECURE"
+
+    @property
+    def listening_on(self) -> str:
+        """The address and who can use it, for the front ends' first line."""
+        who = {
+            "CURVE": "CURVE: allow-listed node keys only",
+            "INSECURE": "plaintext: INSECURE, any host that reaches it may join",
+        }.get(self.link_security, "plaintext, this machine only")
+        return f"{self.endpoint} ({who})"
+
+    def _report_refusal(self, peer: str, reason: str, repeats: int) -> None:
+        self._emit(ev.ConnectionRefused, peer=peer, reason=reason, repeats=repeats)
 
     def _drop(self, reason: str) -> None:
         self.dropped += 1
@@ -288,6 +332,7 @@ class Scheduler(Collector, LeaseKeeping):
             self.nodes.add(node)
         node.routing_id, node.last_seen, node.gone = routing_id, now, None
         node.address = self._peer_address()
+        node.key_name = self._peer_property("User-Id")
         node.slots, node.prefetch, node.versions = body["slots"], body["prefetch"], body["versions"]
         # Leases this node no longer holds were lost while it was away: requeue them.
         held = p.held_leases(body["running"])

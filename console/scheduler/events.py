@@ -104,5 +104,15 @@ class MessageDropped(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class ConnectionRefused(Event):
+    """A peer failed the CURVE handshake or its key is not allow-listed. Repeats from one peer
+    are counted rather than each reported: `repeats` is how many since the last report."""
+
+    peer: str  # its address, as libzmq saw it
+    reason: str
+    repeats: int = 1
+
+
+@dataclass(frozen=True, slots=True)
 class SchedulerError(Event):
     message: str

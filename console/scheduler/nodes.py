@@ -38,6 +38,7 @@ class NodeInfo:
     failed: int = 0
     versions: dict[str, str] = field(default_factory=dict)
     address: str = ""  # IP address it last connected from
+    key_name: str = ""  # the allow-listed CURVE key it connected with ("" on a plaintext link)
 
     @property
     def capacity(self) -> int:

@@ -43,6 +43,8 @@ class Snapshot:
     dropped_messages: int
     checkpoint: str
     endpoint: str
+    link: str  # "CURVE", "INSECURE" (plaintext beyond loopback) or "" (plaintext on loopback)
+    refused_connections: int
 
 
 def take_snapshot(s: Scheduler) -> Snapshot:
@@ -85,4 +87,6 @@ def take_snapshot(s: Scheduler) -> Snapshot:
         dropped_messages=s.dropped,
         checkpoint=str(s.checkpointer.path),
         endpoint=s.endpoint,
+        link=s.link_security,
+        refused_connections=s.refusals.total,
     )

@@ -19,6 +19,7 @@ def describe_node(node: NodeInfo, trials_running: list[int], seen_ago_s: float) 
     rows = [
         ("host", node.host),
         ("address", node.address or "unknown"),
+        ("link", f"CURVE, key {node.key_name}" if node.key_name else "plaintext"),
         ("slots", f"{node.slots} (+{node.prefetch} prefetched)"),
         ("running", ", ".join(f"trial {t}" for t in trials_running) or "nothing"),
         ("trials done", str(node.done)),

@@ -8,6 +8,8 @@ from textual.widgets import Static
 from console.headless import format_duration
 from console.scheduler.snapshot import Snapshot
 
+# The node link: encrypted and authenticated, or open to anyone who reaches the port.
+LINK_STYLES = {"CURVE": "green", "INSECURE": "bold red"}
 STATE_STYLES = {
     "running": "bold green",
     "paused": "bold yellow",
@@ -54,7 +56,9 @@ class StatusBar(Static):
             f"  nodes {live}",
             "  best ",
             (best, "bold"),
-            f"  {snap.endpoint}  saves to {snap.checkpoint}",
+            f"  {snap.endpoint}",
+            (f" {snap.link}" if snap.link else "", LINK_STYLES.get(snap.link, "")),
+            f"  saves to {snap.checkpoint}",
             no_wrap=True,
             overflow="ellipsis",
         )

@@ -1,0 +1,195 @@
+"""CurveZMQ on the console's ROUTER: who may connect, and a record of everyone refused.
+
+libzmq asks a ZAP handler (an inproc REP socket at a fixed address in the same context) about every
+CURVE handshake. The router is made with ZAP_ENFORCE_DOMAIN, so while no handler answers, nothing is
+let in: the link fails closed. The handler accepts the keys `ConsoleKeys.allowed()` lists.
+
+A peer that does not speak CURVE at all (a node started without keys), or that has the wrong console
+key, never reaches ZAP: libzmq drops it during the greeting. The router's monitor reports that, and
+`ClosedPeers` finds out who it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+import zmq
+import zmq.asyncio
+from zmq.utils.monitor import parse_monitor_message
+
+from console.keyring import ConsoleKeys
+from console.scheduler.closed_peers import ClosedPeers
+
+log = logging.getLogger("hpo.gatekeeper")
+
+ZAP_ENDPOINT = "inproc://zeromq.zap.01"  # fixed by the ZAP specification (RFC 27)
+ZAP_DOMAIN = b"zmq-hpo"
+REPORT_EVERY_S = 60.0  # a refused peer retries every few seconds: report it once, then a count
+
+# libzmq's ZMQ_PROTOCOL_ERROR_* codes that a refused peer can cause, in words.
+_HANDSHAKE_ERRORS = {
+    0x11000001: "its CURVE handshake failed (does its bundle hold this console's public key?)",
+    0x11000002: "it does not use CURVE (a node started without --keys?)",
+}
+# Not HANDSHAKE_FAILED_NO_DETAIL: that is a peer hanging up mid-handshake, not a refusal.
+_MONITORED = zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+
+
+class RefusalLog:
+    """Logs every refusal; tells the operator about a peer once per REPORT_EVERY_S, with a count."""
+
+    def __init__(self, report: Callable[[str, str, int], None], clock: Callable[[], float]) -> None:
+        self.report = report
+        self.clock = clock
+        self.total = 0
+        self._last: dict[tuple[str, str], tuple[float, int]] = {}  # -> (reported at, unreported)
+
+    def refused(self, peer: str, reason: str) -> None:
+        self.total += 1
+        log.info("refused a connection from %s: %s", peer, reason)
+        now = self.clock()
+        # Each retry comes from a new port: the host is what identifies the peer.
+        key = (peer.rsplit(":", 1)[0], reason)
+        reported_at, unreported = self._last.get(key, (None, 0))
+        unreported += 1
+        if reported_at is None or now - reported_at >= REPORT_EVERY_S:
+            self.report(peer, reason, unreported)
+            reported_at, unreported = now, 0
+        self._last[key] = (reported_at, unreported)
+
+
+class Gatekeeper:
+    """Start before the router binds (`start`), `guard` the router, `close` after it is closed."""
+
+    def __init__(self, ctx: zmq.asyncio.Context, keys: ConsoleKeys, refusals: RefusalLog) -> None:
+        self.ctx = ctx
+        self.keys = keys
+        self.refusals = refusals
+        self._tasks: list[asyncio.Task[None]] = []
+        self._sockets: list[zmq.Socket] = []
+        self._closed: ClosedPeers | None = None  # None: not TCP
+        self._failing: deque[str] = deque()  # handshake failures whose disconnects come next
+        self._closed_recently: dict[str, float] = {}  # peer -> when its connection closed
+        self._monitor_thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    def start(self) -> None:
+        zap = self.ctx.socket(zmq.REP)
+        zap.setsockopt(zmq.LINGER, 0)
+        zap.bind(ZAP_ENDPOINT)  # one handler per context: a second console here fails loudly
+        self._sockets.append(zap)
+        self._tasks.append(asyncio.create_task(self._answer_zap(zap)))
+
+    def router_options(self) -> dict[int, int | bytes]:
+        """Socket options that make the router a CURVE server behind this gatekeeper."""
+        return {
+            zmq.CURVE_SERVER: 1,
+            zmq.CURVE_SECRETKEY: self.keys.own.secret,
+            zmq.ZAP_DOMAIN: ZAP_DOMAIN,
+            zmq.ZAP_ENFORCE_DOMAIN: 1,
+        }
+
+    def watch(self, router: zmq.asyncio.Socket) -> None:
+        """Hear about peers that fail before ZAP is asked (plaintext, wrong console key).
+
+        Read on a thread of its own: a failing peer's connection closes within a fraction of a
+        millisecond, and its address can only be read while it is open, so the ACCEPTED event
+        must not wait for the event loop's next turn.
+        """
+        endpoint = router.getsockopt_string(zmq.LAST_ENDPOINT)
+        port = endpoint.rsplit(":", 1)[-1]
+        self._closed = ClosedPeers(int(port)) if endpoint.startswith("tcp://") else None
+        address = f"inproc://hpo-gatekeeper-monitor-{id(self)}"
+        router.monitor(address, _MONITORED)
+        monitor = zmq.Context.shadow(self.ctx.underlying).socket(zmq.PAIR)
+        monitor.connect(address)
+        loop = asyncio.get_running_loop()
+        self._monitor_thread = threading.Thread(
+            target=self._read_monitor, args=(monitor, loop), name="hpo-gatekeeper", daemon=True
+        )
+        self._monitor_thread.start()
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for sock in self._sockets:
+            sock.close(linger=0)
+        if self._monitor_thread is not None:
+            self._stopping.set()
+            await asyncio.to_thread(self._monitor_thread.join)
+
+    # -- ZAP -----------------------------------------------------------------------------------
+
+    async def _answer_zap(self, zap: zmq.asyncio.Socket) -> None:
+        while True:
+            request = await zap.recv_multipart()
+            await zap.send_multipart(self._decide(request))
+
+    def _decide(self, request: list[bytes]) -> list[bytes]:
+        """RFC 27: version, request id, domain, address, identity, mechanism, credentials."""
+        if len(request) < 6:  # libzmq never sends this; answer anyway so the handshake ends
+            return [b"1.0", b"", b"500", b"malformed ZAP request", b"", b""]
+        version, request_id, _domain, address, _identity, mechanism, *credentials = request
+        peer = address.decode(errors="replace") or "unknown address"
+        if mechanism != b"CURVE" or not credentials:
+            return self._deny(version, request_id, peer, "it does not use CURVE")
+        public = zmq.utils.z85.encode(credentials[0])
+        name = self.keys.allowed().get(public)
+        if name is None:
+            reason = f"its key {public.decode()} is not allow-listed (hpo-console keys add-node)"
+            return self._deny(version, request_id, peer, reason)
+        log.debug("accepted node key %s (%s) from %s", name, public.decode(), peer)
+        # The user id travels with every message of this connection as the "User-Id" property.
+        return [version, request_id, b"200", b"OK", name.encode(), b""]
+
+    def _deny(self, version: bytes, request_id: bytes, peer: str, reason: str) -> list[bytes]:
+        self.refusals.refused(peer, reason)
+        return [version, request_id, b"400", reason.encode()[:255], b"", b""]
+
+    # -- monitor -------------------------------------------------------------------------------
+
+    def _read_monitor(self, monitor: zmq.Socket, loop: asyncio.AbstractEventLoop) -> None:
+        """The monitor thread: the only user of `monitor`, `_closed`, `_closed_recently` and
+        `_failing`."""
+        try:
+            while not self._stopping.is_set():
+                if monitor.poll(100):
+                    event = parse_monitor_message(monitor.recv_multipart())
+                    refusal = self._on_monitor_event(event["event"], int(event["value"]))
+                    if refusal is not None:  # the refusal log belongs to the event loop's thread
+                        loop.call_soon_threadsafe(self.refusals.refused, *refusal)
+        finally:
+            monitor.close(linger=0)
+
+    def _on_monitor_event(self, kind: int, value: int) -> tuple[str, str] | None:
+        """(peer, reason) when a connection was dropped for failing its handshake."""
+        if kind == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
+            self._failing.append(_HANDSHAKE_ERRORS.get(value, f"handshake failed ({value:#x})"))
+            return None
+        # DISCONNECTED. Connections close in bursts (three bad nodes retrying at once, ZAP
+        # refusals, nodes leaving), so closed peers wait in a pool for a failure to claim them.
+        now = time.monotonic()
+        if self._closed is not None:
+            attempts = 4 if self._failing and not self._closed_recently else 1
+            for peer in self._closed.fresh(attempts):
+                self._closed_recently[peer] = now
+        for peer, closed_at in list(self._closed_recently.items()):
+            if now - closed_at > 2.0:
+                del self._closed_recently[peer]
+        if not self._failing:
+            return None
+        reason = self._failing.popleft()
+        if not self._closed_recently:
+            return "unknown address", reason
+        peer = max(self._closed_recently, key=self._closed_recently.__getitem__)
+        del self._closed_recently[peer]
+        return peer, reason

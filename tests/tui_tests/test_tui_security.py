@@ -1,0 +1,61 @@
+"""The TUI with CURVE keys: refused peers appear in the log, key problems are shown, not fatal."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import zmq
+
+from console import keys_cli
+from console.widgets.status_bar import StatusBar
+from tests.conftest import write_search
+from tests.tui_tests.conftest import SIZE, log_text, make_app, text_of, until
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_a_plaintext_peer_is_refused_and_logged_while_local_nodes_run(tmp_path: Path) -> None:
+    folder = tmp_path / "keys"
+    keys_cli.init(folder, exist_ok=False)
+    search = write_search(tmp_path, strategy="random", max_trials=8)
+    app = make_app(search, tmp_path / "ck.toml", local_nodes=1, keys_dir=str(folder))
+
+    async def scenario() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            scheduler = app.running.scheduler
+            await until(pilot, lambda: bool(scheduler.endpoint), 10, "the console listening")
+            plaintext = zmq.Context.instance().socket(zmq.DEALER)
+            plaintext.connect(scheduler.endpoint)
+            plaintext.send(b"let me in")
+            try:
+                await until(
+                    pilot,
+                    lambda: "refused a connection from 127.0.0.1" in log_text(app),
+                    15,
+                    "the refusal in the log",
+                )
+            finally:
+                plaintext.close(linger=0)
+            assert "does not use CURVE" in log_text(app)
+            # The console's own nodes got an allow-listed key and finish the search.
+            await until(pilot, lambda: app.search_state == "finished", 60, "search finished")
+            assert scheduler.nodes.get("local-1").key_name == "(local nodes)"
+
+    asyncio.run(scenario())
+
+
+def test_a_missing_key_folder_is_shown_and_nothing_listens(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-keys"
+    app = make_app(write_search(tmp_path), tmp_path / "ck.toml", keys_dir=str(missing))
+
+    async def scenario() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.search_state == "error", 10, "the key error")
+            shown = f"{missing}: no such key folder"
+            await until(pilot, lambda: shown in log_text(app), 5, "the key error in the log")
+            assert "ERROR" in text_of(app.query_one(StatusBar))
+            assert app.running.scheduler.endpoint == ""  # never bound
+
+    asyncio.run(scenario())
