@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run store test lint bench clean
+.PHONY: run store test lint docker-lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,12 @@ store: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-lint: $(STAMP)
+lint: $(STAMP) docker-lint
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+# hadolint (from the dev extra) on the Dockerfile; any finding, even a style one, fails.
+docker-lint: $(STAMP)
+	$(BIN)/hadolint --failure-threshold style Dockerfile
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

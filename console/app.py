@@ -177,6 +177,7 @@ class ConsoleApp(Controls, FileControls, Exporting, App[int]):
             return
         if running.warning:
             self.say(running.warning, "warning")
+            self.notify(running.warning, title="Node link", severity="warning", timeout=15)
         done = scheduler.ledger.done + scheduler.ledger.failed
         resumed = f" ({done} already finished, resuming)" if done else ""
         self.say(

@@ -73,11 +73,15 @@ class LeaseKeeping:
         now: float,
         adopted_attempt: int = 0,
     ) -> None:
+        # A prefetched task waits on the node until a slot frees: the node's own clock for it
+        # starts then, so the console allows one trial timeout per round of slots ahead of it.
+        busy = len(node.leases) + len(node.foreign)
+        waits = 0 if adopted_attempt or busy < node.slots else (busy - node.slots) // node.slots + 1
         self.ledger.mark_running(trial, lease_id, node.node_id, now, adopted_attempt)
         node.leases.add(lease_id)
         self._lease_trial[lease_id] = trial.id
         self._lease_deadline[lease_id] = (
-            now + self.spec.trial_timeout_s + DEADLINE_GRACE_BEATS * self.heartbeat_s
+            now + (1 + waits) * self.spec.trial_timeout_s + DEADLINE_GRACE_BEATS * self.heartbeat_s
         )
         self._emit(
             ev.TrialDispatched,
