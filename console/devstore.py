@@ -172,11 +172,18 @@ def run_with_store(command: list[str], folder: Path, s3_port: int) -> int:
         f"object store: local SeaweedFS at http://{store.config.endpoint} (data in "
         f"{folder}, log {store.log_path}); it stops when the console exits"
     )
-    # Ctrl-C reaches the console too (same process group) and SIGTERM is passed on to it; either
-    # way we wait for the console to checkpoint and exit, then stop the store.
-    previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Ctrl-C and a dropped terminal's SIGHUP reach the console too (same process group) and
+    # SIGTERM is passed on to it; either way we wait for the console to checkpoint and exit, then
+    # stop the store (dying on SIGHUP would leave the store running, holding its port).
+    # Ignored only after the start: a child inherits ignored signals, and the console must not.
     try:
         console = subprocess.Popen(command, env={**os.environ, **store.env()})
+    except OSError:
+        store.stop()
+        raise
+    previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous_hup = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
         previous_term = signal.signal(signal.SIGTERM, lambda *_: console.terminate())
         try:
             code = console.wait()
@@ -185,6 +192,7 @@ def run_with_store(command: list[str], folder: Path, s3_port: int) -> int:
             signal.signal(signal.SIGTERM, previous_term)
     finally:
         signal.signal(signal.SIGINT, previous_int)
+        signal.signal(signal.SIGHUP, previous_hup)
         store.stop()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -104,3 +105,27 @@ def test_make_run_wrapper_starts_a_store_for_the_command_and_stops_it(tmp_path: 
         env={**os.environ, "MINIO_ENDPOINT": "store.example:9000"},
     )  # fmt: skip
     assert done.returncode == 3 and done.stdout.splitlines()[-1] == "store.example:9000"
+
+
+def test_make_run_wrapper_stops_the_store_when_the_terminal_hangs_up(tmp_path: Path) -> None:
+    """A dropped SSH session sends SIGHUP to the whole foreground group: the console exits on
+    it, and the wrapper must outlive it long enough to stop the store (no orphan on the port)."""
+    command = "import time; print('ready', flush=True); time.sleep(60)"
+    wrapper = [sys.executable, "-m", "console.devstore", "--dir", str(tmp_path / "store"), "run"]
+    proc = subprocess.Popen(
+        [*wrapper, "--", sys.executable, "-c", command],
+        stdout=subprocess.PIPE, text=True, cwd=REPO, start_new_session=True,
+        env={**os.environ, "MINIO_ENDPOINT": ""},
+    )  # fmt: skip
+    try:
+        lines = iter(proc.stdout)  # type: ignore[arg-type]
+        banner = next(line for line in lines if "local SeaweedFS at http://" in line)
+        port = int(banner.split("http://127.0.0.1:")[1].split()[0])
+        assert next(lines).strip() == "ready"
+        os.killpg(proc.pid, signal.SIGHUP)  # as the kernel does on hangup
+        assert proc.wait(timeout=30) == 128 + signal.SIGHUP  # the command died of it
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    with socket.socket() as client:
+        assert client.connect_ex(("127.0.0.1", port)) != 0
