@@ -38,6 +38,15 @@ def _summary(
                     f">= 2,000/s and >= 25%: {'met' if met else 'MISSED'}",
                 ]
             )
+        curve_share = dispatch_result.curve / dispatch_result.real[0]
+        rows.append(
+            [
+                "dispatch, prefetch 0, CURVE",
+                f"{dispatch_result.curve:,.0f} trials/s",
+                f"{curve_share:.2f}x plaintext",
+                "",
+            ]
+        )
     for result in workload_results:
         ratio = result.zmq_s / result.ideal_s
         rows.append(

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import cpu_ticks
+from console import keys_cli
+from console.keyring import ConsoleKeys
 from console.local_nodes import LocalNodes
 from console.scheduler import events as ev
 from console.scheduler.core import Scheduler
@@ -84,25 +87,41 @@ async def _wait_until(predicate: object, what: str, task: asyncio.Task[str]) -> 
 
 
 async def run_search(
-    spec: SearchSpec, folder: Path, *, nodes: int = 2, slots: int = 1, prefetch: int = 0
+    spec: SearchSpec,
+    folder: Path,
+    *,
+    nodes: int = 2,
+    slots: int = 1,
+    prefetch: int = 0,
+    curve: bool = False,
 ) -> SearchRun:
-    """Start the scheduler paused, start and join the nodes, then resume and run to the end."""
+    """Start the scheduler paused, start and join the nodes, then resume and run to the end.
+
+    `curve`: the node link encrypted and authenticated, as with `hpo-console --keys`."""
     events = EventClock()
+    keys = _fresh_keys(folder / "keys" / spec.name) if curve else None
     scheduler = Scheduler(
         spec,
         folder / "runs" / f"{spec.name}.toml",
         bind="tcp://127.0.0.1:0",
         on_event=events,
         exit_when_done=True,
+        keys=keys,
     )
     scheduler.pause()  # nothing is dispatched until every node has joined
     task = asyncio.create_task(scheduler.run())
     local: LocalNodes | None = None
+    bundle = keys.local_bundle() if keys is not None else None  # the nodes' allow-listed keys
     try:
         await _wait_until(scheduler.ready.is_set, "the scheduler to bind", task)
         log_dir = folder / "logs" / spec.name
         local = LocalNodes(
-            scheduler.endpoint, slots, spec.cluster.heartbeat_s, log_dir, prefetch=prefetch
+            scheduler.endpoint,
+            slots,
+            spec.cluster.heartbeat_s,
+            log_dir,
+            prefetch=prefetch,
+            keys_dir=bundle,
         )
         local.start(nodes)
         try:
@@ -119,11 +138,26 @@ async def run_search(
             await asyncio.wait({task}, timeout=STOP_TIMEOUT_S)
         if local is not None:
             local.stop_all()
+        if bundle is not None:
+            shutil.rmtree(bundle, ignore_errors=True)
     return SearchRun(scheduler, events, resumed_at, returned_at, cpu_at_resume, cpu_at_return)
 
 
 def run_search_sync(
-    spec: SearchSpec, folder: Path, *, nodes: int = 2, slots: int = 1, prefetch: int = 0
+    spec: SearchSpec,
+    folder: Path,
+    *,
+    nodes: int = 2,
+    slots: int = 1,
+    prefetch: int = 0,
+    curve: bool = False,
 ) -> SearchRun:
     """run_search in a fresh event loop."""
-    return asyncio.run(run_search(spec, folder, nodes=nodes, slots=slots, prefetch=prefetch))
+    return asyncio.run(
+        run_search(spec, folder, nodes=nodes, slots=slots, prefetch=prefetch, curve=curve)
+    )
+
+
+def _fresh_keys(folder: Path) -> ConsoleKeys:
+    keys_cli.init(folder, exist_ok=False)
+    return ConsoleKeys.load(folder)

@@ -23,6 +23,7 @@ class DispatchResult:
     raw_1: float
     raw_2: float
     real: dict[int, float]  # prefetch -> trials/s
+    curve: float  # trials/s at prefetch 0 over CurveZMQ
 
 
 def _noop_spec(folder: Path, trials: int, name: str) -> SearchSpec:
@@ -59,10 +60,12 @@ class RealRun:
     busy: str  # whole-machine CPU while it ran
 
 
-def measure_real(folder: Path, trials: int, prefetch: int, run: int) -> RealRun:
-    """One search of `trials` noop trials on 2 nodes x 1 slot."""
-    spec = _noop_spec(folder, trials, f"noop-p{prefetch}-{run}")
-    result = run_search_sync(spec, folder, nodes=PEERS, slots=1, prefetch=prefetch)
+def measure_real(
+    folder: Path, trials: int, prefetch: int, run: int, curve: bool = False
+) -> RealRun:
+    """One search of `trials` noop trials on 2 nodes x 1 slot (over CURVE if `curve`)."""
+    spec = _noop_spec(folder, trials, f"noop-p{prefetch}-{'curve-' if curve else ''}{run}")
+    result = run_search_sync(spec, folder, nodes=PEERS, slots=1, prefetch=prefetch, curve=curve)
     events = result.events
     if events.scored != trials or events.first_dispatch is None or events.last_result is None:
         raise RuntimeError(
@@ -105,17 +108,22 @@ def run(quick: bool = False) -> DispatchResult:
         _row("raw ROUTER/DEALER JSON, 2 in flight/peer", raw_2, raw[1], raw[2], raw_busy[1]),
     ]
     real: dict[int, float] = {}
+    curve_rate = 0.0
     notes = []
     with tempfile.TemporaryDirectory(prefix="hpo-bench-dispatch-") as tmp:
-        for prefetch in (0, 1):
-            runs = [measure_real(Path(tmp), trials, prefetch, i) for i in range(repeats)]
+        for prefetch, curve in ((0, False), (1, False), (0, True)):
+            runs = [measure_real(Path(tmp), trials, prefetch, i, curve) for i in range(repeats)]
             typical = sorted(runs, key=lambda r: r.rate)[len(runs) // 2]
-            real[prefetch] = typical.rate
-            label = f"zmq-hpo Scheduler + 2 nodes, prefetch {prefetch}"
+            if curve:
+                curve_rate = typical.rate
+            else:
+                real[prefetch] = typical.rate
+            link = ", CURVE" if curve else ""
+            label = f"zmq-hpo Scheduler + 2 nodes, prefetch {prefetch}{link}"
             rates = [r.rate for r in runs]
             rows.append(_row(label, rates, raw[1], raw[1 + prefetch], typical.busy))
             notes.append(
-                f"prefetch {prefetch}: not in the rate: resume() -> first dispatch "
+                f"prefetch {prefetch}{link}: not in the rate: resume() -> first dispatch "
                 f"{typical.lag_ms:.0f} ms, last result -> run() returned {typical.end_ms:.0f} ms"
             )
     headers = ["loop", "per s", "range", "us each", "vs raw 1", "vs raw same", "CPU busy"]
@@ -131,6 +139,10 @@ def run(quick: bool = False) -> DispatchResult:
             f"goal >= {GOAL_TRIALS_PER_S:,.0f} trials/s and >= {GOAL_SHARE_OF_RAW:.0%} of raw "
             f"(1 in flight), prefetch {prefetch}: {rate:,.0f}/s = {share:.0%} -> {verdict}"
         )
+    say(
+        f"CurveZMQ (encrypted, authenticated node link), prefetch 0: {curve_rate:,.0f}/s = "
+        f"{curve_rate / real[0]:.2f}x the plaintext rate"
+    )
     say("(for scale: Ray Tune ~40 trials/s, Optuna with a journal file ~900)")
     say()
-    return DispatchResult(raw[1], raw[2], real)
+    return DispatchResult(raw[1], raw[2], real, curve_rate)

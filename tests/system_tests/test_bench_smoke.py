@@ -15,7 +15,7 @@ pytestmark = pytest.mark.timeout(180)
 @pytest.mark.parametrize(
     ("which", "expected"),
     [
-        ("dispatch", ["raw ROUTER/DEALER loop", "dispatch, prefetch 0", "trials/s"]),
+        ("dispatch", ["raw ROUTER/DEALER loop", "dispatch, prefetch 0, CURVE", "trials/s"]),
         ("tui", ["scheduler alone", "refresh_view() ran", "console absorbs 1,000 results"]),
     ],
 )
