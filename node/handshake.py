@@ -45,8 +45,8 @@ class HandshakeWatch:
         if not self.curve:
             return "refused the connection: it requires CURVE keys, so start this node with --keys"
         return (
-            "failed the CURVE handshake: does this node's bundle hold the console's current "
-            "public key (console.key)?"
+            "failed the CURVE handshake: either the console runs without keys (start it with "
+            "--keys) or this node's bundle holds another console's public key (console.key)"
         )
 
     def close(self) -> None:
