@@ -7,6 +7,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.common import cpu_ticks
 from console import keys_cli
@@ -143,19 +144,9 @@ async def run_search(
     return SearchRun(scheduler, events, resumed_at, returned_at, cpu_at_resume, cpu_at_return)
 
 
-def run_search_sync(
-    spec: SearchSpec,
-    folder: Path,
-    *,
-    nodes: int = 2,
-    slots: int = 1,
-    prefetch: int = 0,
-    curve: bool = False,
-) -> SearchRun:
-    """run_search in a fresh event loop."""
-    return asyncio.run(
-        run_search(spec, folder, nodes=nodes, slots=slots, prefetch=prefetch, curve=curve)
-    )
+def run_search_sync(spec: SearchSpec, folder: Path, **options: Any) -> SearchRun:
+    """run_search in a fresh event loop (same keyword options)."""
+    return asyncio.run(run_search(spec, folder, **options))
 
 
 def _fresh_keys(folder: Path) -> ConsoleKeys:
