@@ -168,7 +168,6 @@ class ConsoleApp(Controls, FileControls, Exporting, App[int]):
 
     @work(exclusive=True, exit_on_error=False, group="search")
     async def _run_search(self, running: RunningSearch) -> None:
-        scheduler = running.scheduler
         try:
             await running.start()
         except LAUNCH_ERRORS as exc:
@@ -178,17 +177,8 @@ class ConsoleApp(Controls, FileControls, Exporting, App[int]):
         if running.warning:
             self.say(running.warning, "warning")
             self.notify(running.warning, title="Node link", severity="warning", timeout=15)
-        done = scheduler.ledger.done + scheduler.ledger.failed
-        resumed = f" ({done} already finished, resuming)" if done else ""
-        self.say(
-            f"search {scheduler.spec.name!r}: {scheduler.planned} trials{resumed}, listening "
-            f"on {scheduler.listening_on}, checkpoint {running.opened.checkpoint}"
-        )
-        if running.local_count:
-            self.say(
-                f"started {running.local_count} local node(s) with {running.local_slots} "
-                f"slot(s) each; logs in {running.local.log_dir}"  # type: ignore[union-attr]
-            )
+        for line in running.started_lines():
+            self.say(line)
         try:
             await running.wait()
         except Exception as exc:  # the scheduler checkpointed before re-raising; stay up

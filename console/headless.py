@@ -123,17 +123,8 @@ async def run_headless(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, _on_interrupt, scheduler, reporter)
-    finished = scheduler.ledger.done + scheduler.ledger.failed
-    resumed = f" ({finished} already finished, resuming)" if finished else ""
-    reporter.say(
-        f"search {spec.name!r}: {scheduler.planned} trials{resumed}, listening on "
-        f"{scheduler.listening_on}, checkpoint {checkpoint}"
-    )
-    if running.local_count:
-        reporter.say(
-            f"started {running.local_count} local node(s) with {running.local_slots} slot(s) "
-            f"each; logs in {running.local.log_dir}"  # type: ignore[union-attr]
-        )
+    for line in running.started_lines():
+        reporter.say(line)
     try:
         every = STATUS_EVERY_TTY_S if reporter.is_tty else STATUS_EVERY_LOG_S
         hint_at = asyncio.get_running_loop().time() + NO_NODE_HINT_AFTER_S

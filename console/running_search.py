@@ -113,6 +113,22 @@ class RunningSearch:
             shutil.rmtree(self.local_keys, ignore_errors=True)
             self.local_keys = None
 
+    def started_lines(self) -> list[str]:
+        """What both front ends say once the search is up: what runs, where, and its nodes."""
+        scheduler = self.scheduler
+        finished = scheduler.ledger.done + scheduler.ledger.failed
+        resumed = f" ({finished} already finished, resuming)" if finished else ""
+        lines = [
+            f"search {scheduler.spec.name!r}: {scheduler.planned} trials{resumed}, listening on "
+            f"{scheduler.listening_on}, checkpoint {self.opened.checkpoint}"
+        ]
+        if self.local_count and self.local is not None:
+            lines.append(
+                f"started {self.local_count} local node(s) with {self.local_slots} slot(s) "
+                f"each; logs in {self.local.log_dir}"
+            )
+        return lines
+
     def _secure_link(self) -> None:
         """Load the CURVE keys and check the address against them (the scheduler uses both)."""
         bind, keys_dir = self.options.link(self.opened.spec.cluster)
