@@ -1,4 +1,4 @@
-"""Who was just dropped: remote addresses of connections the kernel holds in TIME_WAIT.
+"""Who was just dropped: remote addresses of connections the kernel still lists as closing.
 
 libzmq closes a connection that fails its greeting (plaintext against CURVE, a wrong server key)
 before its ACCEPTED event can even be read, so the socket's peer address is gone. The console
@@ -14,17 +14,20 @@ import time
 from pathlib import Path
 
 _TABLES = (Path("/proc/net/tcp"), Path("/proc/net/tcp6"))
-_TIME_WAIT = "06"
+# TIME_WAIT (06) when the console closed first, which is the usual case. If the peer's FIN
+# crossed ours, the console's side is briefly CLOSE_WAIT (08) or LAST_ACK (09) instead, or
+# CLOSING (0B); any of them still names the peer.
+_CLOSING_STATES = {"06", "08", "09", "0B"}
 
 
 class ClosedPeers:
-    """`fresh()`: peers of `port` that entered TIME_WAIT since the previous call."""
+    """`fresh()`: peers of `port` whose connections started closing since the previous call."""
 
     def __init__(self, port: int) -> None:
         self.port = port
         self._known = self._scan()
 
-    def fresh(self, attempts: int = 4, wait_s: float = 0.005) -> list[str]:
+    def fresh(self, attempts: int = 10, wait_s: float = 0.005) -> list[str]:
         """Retries briefly: the DISCONNECTED event may arrive just before the close itself."""
         for _ in range(attempts):
             current = self._scan()
@@ -44,7 +47,7 @@ class ClosedPeers:
             for line in lines:
                 fields = line.split()
                 local, remote, state = fields[1], fields[2], fields[3]
-                if state == _TIME_WAIT and int(local.rsplit(":", 1)[1], 16) == self.port:
+                if state in _CLOSING_STATES and int(local.rsplit(":", 1)[1], 16) == self.port:
                     found.add(_address(remote))
         return found
 

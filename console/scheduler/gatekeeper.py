@@ -37,8 +37,14 @@ _HANDSHAKE_ERRORS = {
     0x11000001: "its CURVE handshake failed (does its bundle hold this console's public key?)",
     0x11000002: "it does not use CURVE (a node started without --keys?)",
 }
-# Not HANDSHAKE_FAILED_NO_DETAIL: that is a peer hanging up mid-handshake, not a refusal.
-_MONITORED = zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+# NO_DETAIL is the peer hanging up mid-handshake: a plaintext node does that when it reads the
+# console's CURVE greeting before the console reads its own.
+_MONITORED = (
+    zmq.EVENT_DISCONNECTED
+    | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+    | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+)
+HUNG_UP = "it hung up during the CURVE handshake (a node started without --keys?)"
 
 
 class RefusalLog:
@@ -175,11 +181,14 @@ class Gatekeeper:
         if kind == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
             self._failing.append(_HANDSHAKE_ERRORS.get(value, f"handshake failed ({value:#x})"))
             return None
+        if kind == zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+            self._failing.append(HUNG_UP)
+            return None
         # DISCONNECTED. Connections close in bursts (three bad nodes retrying at once, ZAP
         # refusals, nodes leaving), so closed peers wait in a pool for a failure to claim them.
         now = time.monotonic()
         if self._closed is not None:
-            attempts = 4 if self._failing and not self._closed_recently else 1
+            attempts = 10 if self._failing and not self._closed_recently else 1
             for peer in self._closed.fresh(attempts):
                 self._closed_recently[peer] = now
         for peer, closed_at in list(self._closed_recently.items()):

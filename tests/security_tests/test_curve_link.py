@@ -36,8 +36,19 @@ def _bundle(folder: Path, console_public: bytes) -> Path:
     return folder
 
 
+REASONS = ("does not use CURVE", "not allow-listed", "CURVE handshake failed")
+
+
 def _refusals(recorder: Recorder, containing: str) -> list[ev.ConnectionRefused]:
     return [e for e in recorder.of(ev.ConnectionRefused) if containing in e.reason]
+
+
+def _each_reason_named_its_peer(recorder: Recorder) -> bool:
+    """Pre-ZAP refusals find their peer's address after the fact (closed_peers.py), which can
+    miss one connection; a refused node retries, so each reason must name 127.0.0.1 soon."""
+    return all(
+        any(e.peer.startswith("127.0.0.1") for e in _refusals(recorder, why)) for why in REASONS
+    )
 
 
 def test_only_allow_listed_nodes_get_work_and_every_refusal_is_reported(
@@ -64,12 +75,9 @@ def test_only_allow_listed_nodes_get_work_and_every_refusal_is_reported(
         nodes.start(scheduler.endpoint, "stranger", keys=stranger)
         nodes.start(scheduler.endpoint, "impostor", keys=impostor)
         await wait_for(
-            lambda: all(
-                _refusals(recorder, why)
-                for why in ("does not use CURVE", "not allow-listed", "CURVE handshake failed")
-            ),
-            20,
-            "all three refusals reported",
+            lambda: _each_reason_named_its_peer(recorder),
+            30,
+            "all three refusals reported with the peer's address",
             task,
         )
         nodes.start(scheduler.endpoint, "good", slots=2, keys=key_dir / "nodes" / "good")
@@ -80,7 +88,9 @@ def test_only_allow_listed_nodes_get_work_and_every_refusal_is_reported(
     assert {e.node_id for e in recorder.of(ev.TrialDispatched)} == {"good"}
     assert recorder.scored_counts() == {trial: 1 for trial in range(16)}
     for refusal in recorder.of(ev.ConnectionRefused):
-        assert refusal.peer.startswith("127.0.0.1"), refusal
+        assert refusal.peer.startswith("127.0.0.1") or refusal.peer == "unknown address", refusal
+    # ZAP hands over the address itself: a key refusal always names it.
+    assert all(e.peer == "127.0.0.1" for e in _refusals(recorder, "not allow-listed"))
     stranger_public = load_node_keys(stranger).own.public.decode()
     assert any(stranger_public in e.reason for e in _refusals(recorder, "not allow-listed"))
     state = load_search(checkpoint).state
