@@ -19,7 +19,6 @@ from node.curve import (
     Keypair,
     read_keypair,
     read_public,
-    too_open,
     write_node_bundle,
 )
 
@@ -50,11 +49,8 @@ class ConsoleKeys:
             raise KeyFileError(
                 f"{folder}: no such key folder (create it with 'hpo-console keys init {folder}')"
             )
-        secret_file = folder / f"{CONSOLE}{SECRET_SUFFIX}"
-        keys = cls(folder, read_keypair(secret_file))
-        if too_open(secret_file):
-            log.warning("%s can be read by other users; chmod 600 it", secret_file)
-        keys.allowed()  # an unreadable nodes/ folder fails now, not at the first handshake
+        keys = cls(folder, read_keypair(folder / f"{CONSOLE}{SECRET_SUFFIX}"))
+        keys.allowed()  # read the allow-list now (and log broken entries), not at a handshake
         return keys
 
     def allow(self, public: bytes, name: str) -> None:

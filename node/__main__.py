@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from node import package_version
-from node.curve import KeyFileError, NodeKeys, load_node_keys, too_open
+from node.curve import KeyFileError, load_node_keys
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -70,16 +70,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load_keys(bundle: Path | None) -> NodeKeys | None:
-    if bundle is None:
-        return None
-    keys = load_node_keys(Path(bundle))
-    secret = Path(bundle) / "node.key_secret"
-    if too_open(secret):
-        logging.getLogger("hpo.node").warning("%s can be read by other users; chmod 600 it", secret)
-    return keys
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -94,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         print("hpo-node: --slots and --prefetch must be >= 0, --heartbeat > 0", file=sys.stderr)
         return 2
     try:
-        keys = _load_keys(args.keys)
+        keys = load_node_keys(args.keys) if args.keys is not None else None
     except KeyFileError as exc:
         print(f"hpo-node: --keys: {exc}", file=sys.stderr)
         return 2

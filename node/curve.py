@@ -13,6 +13,7 @@ can read them too.
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from pathlib import Path
 
 import zmq
 import zmq.auth
+
+log = logging.getLogger("hpo.keys")
 
 CONSOLE = "console"
 NODE = "node"
@@ -95,10 +98,13 @@ def read_public(path: Path) -> bytes:
 
 
 def read_keypair(path: Path) -> Keypair:
-    """A `.key_secret` file's keypair; KeyFileError if it holds no secret key."""
+    """A `.key_secret` file's keypair; KeyFileError if it holds no secret key. Warns (without
+    refusing) when every user can read the file."""
     public, secret = _load(path)
     if not secret:
         raise KeyFileError(f"{path}: holds no secret-key (is it the .key_secret file?)")
+    if _readable_by_all(path):
+        log.warning("%s can be read by other users; chmod 600 it", path)
     return Keypair(public, secret)
 
 
@@ -118,9 +124,8 @@ def _load(path: Path) -> tuple[bytes, bytes | None]:
     return public, secret
 
 
-def too_open(path: Path) -> bool:
-    """Any user can read a secret file: worth a warning. Group access is allowed, because
-    Kubernetes mounts secrets group-readable for the pod's own fsGroup."""
+def _readable_by_all(path: Path) -> bool:
+    """Group access is allowed: Kubernetes mounts secrets group-readable for the pod's fsGroup."""
     return bool(path.stat().st_mode & stat.S_IRWXO)
 
 

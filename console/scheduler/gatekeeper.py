@@ -44,6 +44,7 @@ _MONITORED = (
     | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
     | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
 )
+CLAIM_WITHIN_S = 2.0  # a closed connection older than this belongs to no pending failure
 HUNG_UP = "it hung up during the CURVE handshake (a node started without --keys?)"
 
 
@@ -71,7 +72,7 @@ class RefusalLog:
 
 
 class Gatekeeper:
-    """Start before the router binds (`start`), `guard` the router, `close` after it is closed."""
+    """`start` before the router binds, `watch` it once bound, `close` after it is closed."""
 
     def __init__(self, ctx: zmq.asyncio.Context, keys: ConsoleKeys, refusals: RefusalLog) -> None:
         self.ctx = ctx
@@ -104,9 +105,9 @@ class Gatekeeper:
     def watch(self, router: zmq.asyncio.Socket) -> None:
         """Hear about peers that fail before ZAP is asked (plaintext, wrong console key).
 
-        Read on a thread of its own: a failing peer's connection closes within a fraction of a
-        millisecond, and its address can only be read while it is open, so the ACCEPTED event
-        must not wait for the event loop's next turn.
+        Read on a thread of its own: finding who a dropped peer was means scanning the kernel's
+        list of closing connections promptly (its entries can be short-lived), retrying for a
+        few milliseconds, which must neither wait for the event loop nor hold it up.
         """
         endpoint = router.getsockopt_string(zmq.LAST_ENDPOINT)
         port = endpoint.rsplit(":", 1)[-1]
@@ -192,7 +193,7 @@ class Gatekeeper:
             for peer in self._closed.fresh(attempts):
                 self._closed_recently[peer] = now
         for peer, closed_at in list(self._closed_recently.items()):
-            if now - closed_at > 2.0:
+            if now - closed_at > CLAIM_WITHIN_S:
                 del self._closed_recently[peer]
         if not self._failing:
             return None

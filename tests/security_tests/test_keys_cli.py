@@ -97,3 +97,17 @@ def test_a_corrupt_key_file_is_named(tmp_path: Path) -> None:
     broken = keys("add-node", folder, "n1")
     assert broken.returncode == 2
     assert "console.key_secret" in broken.stderr
+
+
+def test_a_secret_readable_by_everyone_is_warned_about_but_group_access_is_not(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "keys"
+    assert keys("init", folder).returncode == 0
+    secret = folder / "console.key_secret"
+    secret.chmod(0o640)  # what Kubernetes does for a pod's fsGroup: accepted quietly
+    read_keypair(secret)
+    assert "can be read by other users" not in caplog.text
+    secret.chmod(0o644)
+    read_keypair(secret)
+    assert f"{secret} can be read by other users; chmod 600 it" in caplog.text
