@@ -1,4 +1,4 @@
-"""`python -m bench [dispatch|workloads|tui|all] [--quick]`: run benchmarks, print a summary."""
+"""`python -m bench [dispatch|workloads|tui|scaling|all] [--quick]`: benchmarks and a summary."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import datetime as dt
 import os
 import time
 
-from bench import dispatch, tui_burst, workloads
+from bench import dispatch, scaling, tui_burst, workloads
 from bench.common import format_table, machine_header, say
 
 
@@ -75,7 +75,10 @@ def _summary(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
-        "which", nargs="?", default="all", choices=("dispatch", "workloads", "tui", "all")
+        "which",
+        nargs="?",
+        default="all",
+        choices=("dispatch", "workloads", "tui", "scaling", "all"),
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     args = parser.parse_args(argv)
@@ -90,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     dispatch_result = dispatch.run(args.quick) if args.which in ("dispatch", "all") else None
     workload_results = workloads.run(args.quick) if args.which in ("workloads", "all") else []
     burst = tui_burst.run(args.quick) if args.which in ("tui", "all") else None
+    if args.which in ("scaling", "all"):
+        scaling.run(args.quick)  # its tables are its summary
     say("== summary ==")
     say(_summary(dispatch_result, workload_results, burst))
     say(f"total {time.perf_counter() - started:.0f} s; at end: {_load()}")

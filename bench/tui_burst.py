@@ -2,13 +2,14 @@
 scheduler alone.
 
 Both arms run the real Scheduler (bound, its loop running) with N trials leased to a few nodes.
-The nodes are NodeInfo entries, not processes: the burst is N RESULT messages, encoded as nodes
-encode them, fed to the scheduler's own handler (`_on_frames`, what its socket loop calls) a wake
-of MAX_MESSAGES_PER_WAKE at a time, each ending with the loop's journal flush. The console arm is
+The nodes are DEALER sockets that join and receive their TASKs over the socket, not processes:
+the burst is N RESULT messages, encoded as nodes encode them, fed to the scheduler's own handler
+(`Scheduler.absorb`, what its socket loop calls) a wake of MAX_MESSAGES_PER_WAKE at a time, each
+ending with the loop's journal flush. The console arm is
 ConsoleApp headless at 120x40, its scheduler's events going to its PendingUpdates; its clock stops
 when the last batch is applied (`refresh_view()`) and the screen refreshed. The scheduler's clock
 is frozen in both arms, so neither does time-driven work midway (periodic checkpoints, liveness,
-lease deadlines), and both drop the ACKs (no socket holds the nodes' routing ids).
+lease deadlines); the ACKs go to the nodes' sockets, unread.
 """
 
 from __future__ import annotations
@@ -29,15 +30,14 @@ from console import app as console_app
 from console.app import ConsoleApp
 from console.running_search import LaunchOptions
 from console.scheduler.core import MAX_MESSAGES_PER_WAKE, Scheduler
-from console.scheduler.nodes import NodeInfo
 from console.session import OpenedSearch
 from console.spec import SearchSpec
 from console.widgets.trials_table import TrialsTable
 from node import protocol as p
-from node.transport import routed
+from node.transport import make_dealer, routed
 
 SIZE = (120, 40)
-NODES = 4
+SLOTS_PER_NODE = 1000  # within HELLO's limit; enough nodes to hold every trial of the burst
 KEY_GOAL_MS = 100.0  # a key must be handled and shown within this
 REPEATS = 5
 
@@ -100,41 +100,66 @@ def _grid_spec(folder: Path, trials: int) -> SearchSpec:
     )
 
 
-def _lease_trials(scheduler: Scheduler, count: int, now: float) -> list[list[zmq.Frame]]:
-    """Lease `count` trials to NODES nodes; return the RESULT each node will send, in order."""
-    nodes = []
-    for n in range(NODES):
-        node_id = f"bench-{n}"
-        node = NodeInfo(node_id, node_id.encode(), f"host-{n}", count // NODES + 1, 0, now)
-        node.draining = True  # no new TASKs: no socket holds this routing id
-        scheduler.nodes.add(node)
-        nodes.append(node)
-    rng = random.Random(7)
-    results = []
-    for i in range(count):
-        node = nodes[i % NODES]
-        trial = scheduler._next_trial()
-        assert trial is not None
-        scheduler._take_lease(node, trial, f"lease-{trial.id}", now)
-        folds = [0.80 + 0.19 * rng.random() for _ in range(scheduler.spec.cv)]
-        body = {
-            "node_id": node.node_id, "trial_id": trial.id, "lease_id": trial.lease_id,
-            "attempt": trial.attempts, "search": scheduler.search_hash,
-            "params": scheduler._task_params(trial), "status": p.STATUS_OK,
-            "mean": sum(folds) / len(folds), "std": 0.01, "fold_scores": folds,
-            "fit_time_s": 0.5, "error": None,
-        }  # fmt: skip
-        results.append([zmq.Frame(frame) for frame in routed(node.routing_id, p.RESULT, body)])
-    return results
+class _BenchNodes:
+    """Real DEALER sockets that join the scheduler and collect the TASKs it sends them. Their
+    RESULTs are not sent over the socket but fed to `Scheduler.absorb` in wakes, so both arms
+    absorb exactly the same batches."""
+
+    def __init__(self, scheduler: Scheduler, count: int) -> None:
+        self.scheduler = scheduler
+        self.count = count
+        how_many = -(-count // SLOTS_PER_NODE)
+        self.node_ids = [f"bench-{n}" for n in range(how_many)]
+        ctx = zmq.Context.instance()
+        self.socks = [
+            make_dealer(ctx, scheduler.endpoint, identity=node_id.encode())
+            for node_id in self.node_ids
+        ]
+
+    async def join(self) -> None:
+        """HELLO over the socket, wait for each WELCOME, then trust them with every slot (the
+        burst measures absorbing results, not how nodes earn the console's trust)."""
+        slots = self.count // len(self.node_ids)
+        for node_id, sock in zip(self.node_ids, self.socks, strict=True):
+            hello = p.Hello(node_id, p.PROTOCOL_VERSION, slots, 0, "bench", (), {})
+            sock.send_multipart(p.encode(hello))
+        for node_id in self.node_ids:
+            await _until(lambda n=node_id: self.scheduler.nodes.get(n) is not None, "a HELLO")
+            self.scheduler.nodes.get(node_id).proven = True  # type: ignore[union-attr]
+
+    async def results(self) -> list[list[zmq.Frame]]:
+        """Wait for all `count` TASKs; the RESULT each node will send, in dispatch order."""
+        tasks: list[tuple[bytes, p.Task]] = []
+        deadline = time.monotonic() + 60
+        while len(tasks) < self.count:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {len(tasks)} of {self.count} trials were dispatched")
+            for node_id, sock in zip(self.node_ids, self.socks, strict=True):
+                while sock.poll(0):
+                    msg = p.decode(sock.recv_multipart())
+                    if isinstance(msg, p.Task):
+                        tasks.append((node_id.encode(), msg))
+            await asyncio.sleep(0.005)
+        rng = random.Random(7)
+        results = []
+        for routing_id, task in sorted(tasks, key=lambda item: item[1].trial_id):
+            folds = tuple(0.80 + 0.19 * rng.random() for _ in range(task.cv))
+            result = p.Result(
+                routing_id.decode(), task.trial_id, task.lease_id, task.attempt, task.search,
+                task.params, p.STATUS_OK, sum(folds) / len(folds), 0.01, folds, 0.5, None,
+            )  # fmt: skip
+            results.append([zmq.Frame(frame) for frame in routed(routing_id, result)])
+        return results
+
+    def close(self) -> None:
+        for sock in self.socks:
+            sock.close(linger=0)
 
 
 async def _burst(scheduler: Scheduler, results: list[list[zmq.Frame]]) -> None:
     """Feed the results as the scheduler's loop would: a wake at a time, yielding in between."""
     for start in range(0, len(results), MAX_MESSAGES_PER_WAKE):
-        for frames in results[start : start + MAX_MESSAGES_PER_WAKE]:
-            scheduler._on_frames(frames)
-        scheduler.checkpointer.flush_journal()
-        scheduler._acks.clear()  # see the module docstring
+        scheduler.absorb(results[start : start + MAX_MESSAGES_PER_WAKE])
         await asyncio.sleep(0)
     if scheduler.ledger.done != len(results):
         raise RuntimeError(f"{scheduler.ledger.done} of {len(results)} results recorded")
@@ -175,9 +200,13 @@ async def _scheduler_alone(
     scheduler = Scheduler(spec, checkpoint, exit_when_done=False, clock=lambda: now)
     task = asyncio.create_task(scheduler.run())
     await _until(lambda: scheduler.checkpointer.path.exists(), "the first checkpoint")
-    measured = await _timed(_burst(scheduler, _lease_trials(scheduler, trials, now)))
+    nodes = _BenchNodes(scheduler, trials)
+    await nodes.join()
+    results = await nodes.results()
+    measured = await _timed(_burst(scheduler, results))
     scheduler.stop()
     await task
+    nodes.close()
     return measured
 
 
@@ -193,7 +222,9 @@ async def _console(
         # The app does not hear of the N leases: a real burst comes with its dispatches spread
         # out, each showing at most once before its result lands on the same row.
         sink, scheduler.on_event = scheduler.on_event, lambda _event: None
-        results = _lease_trials(scheduler, trials, now)
+        nodes = _BenchNodes(scheduler, trials)
+        await nodes.join()
+        results = await nodes.results()
         scheduler.on_event = sink
         app.refresh_view()
         await pilot.pause(0)
@@ -210,6 +241,7 @@ async def _console(
         if newest[1].plain != "ok":
             raise RuntimeError(f"the newest trial shows {newest[1].plain!r}, not ok")
         keys = await _key_times(app, pilot)
+        nodes.close()
     return took, cpu, stall, refreshes, keys
 
 

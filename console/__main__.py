@@ -13,6 +13,7 @@ from pathlib import Path
 from console.keyring import InsecureBind, open_link
 from console.local_nodes import default_slots
 from console.running_search import LaunchOptions
+from console.scheduler.checkpoint_lock import CheckpointLock, CheckpointLocked
 from console.searchfile import SearchFileError
 from console.session import CheckpointConflict, OpenedSearch, open_search
 from node import package_version
@@ -85,9 +86,27 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start over even if the checkpoint file already holds this search",
     )
+    parser.add_argument(
+        "--stall-timeout",
+        type=float,
+        metavar="S",
+        default=_env_float("HPO_STALL_TIMEOUT_S"),
+        help="headless: when work remains and no node can take it (none connected, all "
+        "quarantined or draining) for S seconds, stop and exit 1 (env HPO_STALL_TIMEOUT_S; "
+        "overrides [cluster] stall_timeout_s, default 600; 0 waits forever)",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     parser.add_argument("--log-level", default="WARNING", help="log level for diagnostics")
     return parser
+
+
+def _env_float(name: str) -> float | None:
+    value = os.environ.get(name)
+    try:
+        return float(value) if value else None
+    except ValueError:
+        _fail(f"{name} must be a number of seconds, got {value!r}")
+        return None
 
 
 def _fail(message: str) -> None:
@@ -118,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         _fail("--local-nodes must be >= 0 and --local-slots >= 1")
     options = _launch_options(args)
     _check_link(opened, options)
+    _check_lock(opened)
     log_format = "%(asctime)s %(levelname)s %(name)s: %(message)s"
     if use_tui:  # the screen belongs to the TUI: diagnostics go to a file next to the checkpoint
         log_file = opened.checkpoint.parent / f"{opened.checkpoint.stem}.logs" / "console.log"
@@ -133,7 +153,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _launch_options(args: argparse.Namespace) -> LaunchOptions:
-    return LaunchOptions(args.local_nodes, args.local_slots, args.bind, args.keys, args.insecure)
+    if args.stall_timeout is not None and args.stall_timeout < 0:
+        _fail("--stall-timeout must be >= 0 (0: wait forever)")
+    return LaunchOptions(
+        args.local_nodes, args.local_slots, args.bind, args.keys, args.insecure, args.stall_timeout
+    )
 
 
 def _check_link(opened: OpenedSearch, options: LaunchOptions) -> None:
@@ -142,6 +166,15 @@ def _check_link(opened: OpenedSearch, options: LaunchOptions) -> None:
         open_link(*options.link(opened.spec.cluster), options.insecure)
     except (KeyFileError, InsecureBind) as exc:
         _fail(f"{exc}")
+
+
+def _check_lock(opened: OpenedSearch) -> None:
+    """Another console on this checkpoint stops this one here, before any screen starts (the
+    scheduler takes the lock for real when it starts)."""
+    try:
+        CheckpointLock(opened.checkpoint).check_free()
+    except CheckpointLocked as exc:
+        _fail(str(exc))
 
 
 def _run_tui(opened: OpenedSearch, options: LaunchOptions) -> int:

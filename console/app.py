@@ -16,6 +16,7 @@ from textual.containers import Container, Vertical
 from console.controls import BINDINGS, Controls
 from console.exporting import Exporting
 from console.file_controls import FileControls
+from console.local_nodes import connect_address
 from console.running_search import LAUNCH_ERRORS, LaunchOptions, RunningSearch
 from console.scheduler.ledger import Ledger
 from console.session import OpenedSearch
@@ -25,6 +26,7 @@ from console.widgets.event_log import EventLog
 from console.widgets.key_bar import KeyBar
 from console.widgets.nodes_table import NodesTable
 from console.widgets.score_chart import ScoreChart
+from console.widgets.stall_banner import StallBanner
 from console.widgets.status_bar import StatusBar
 from console.widgets.trials_table import TrialsTable
 
@@ -68,6 +70,7 @@ class ConsoleApp(Controls, FileControls, Exporting, App[int]):
         self.exported_for: int | None = None  # the best trial [export] auto last exported
         # Held, not queried: a timer or key may fire while a dialog is the current screen.
         self.status_bar = StatusBar(id="status")
+        self.stall_banner = StallBanner(id="stall-banner")
         self.nodes_table = NodesTable(id="nodes")
         self.best_panel = BestPanel(id="best")
         self.score_chart = ScoreChart(id="chart")
@@ -81,6 +84,7 @@ class ConsoleApp(Controls, FileControls, Exporting, App[int]):
 
     def compose(self) -> ComposeResult:
         yield self.status_bar
+        yield self.stall_banner
         with Container(id="top-row"):
             with Vertical(id="nodes-box", classes="panel"):
                 yield self.nodes_table
@@ -209,6 +213,7 @@ class ConsoleApp(Controls, FileControls, Exporting, App[int]):
         batch = self.updates.take()
         snap = scheduler.snapshot()
         self.status_bar.show(snap, "error" if self.failure else None)
+        self.stall_banner.show(snap, f"hpo-node --connect {connect_address(snap.endpoint)}")
         self.nodes_table.show(snap.nodes)
         best = self.best_panel
         if batch.new_best is not None:
@@ -220,7 +225,7 @@ class ConsoleApp(Controls, FileControls, Exporting, App[int]):
         self.event_log.add(batch.log, scheduler.started, batch.log_overflow)
         for node_id in batch.quarantined:
             self.notify(
-                f"node {node_id} keeps crashing or timing out: it gets no more trials. "
+                f"node {node_id} was at fault three times in a row: it gets no more trials. "
                 "Select it and press d to release it.",
                 title="Node quarantined",
                 severity="warning",

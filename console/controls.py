@@ -11,7 +11,6 @@ from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 
-from console.scheduler.ledger import RUNNING
 from console.screens.confirm import ConfirmScreen
 from console.screens.help import HelpScreen, key_names
 from console.screens.node_detail import NodeDetailScreen, describe_node
@@ -207,13 +206,10 @@ class Controls:
         if node is None:
             self.notify("no node selected", severity="warning")
             return
-        running = [
-            t.id
-            for t in scheduler.ledger.trials.values()
-            if t.status == RUNNING and t.node == node.node_id
-        ]
+        running = sorted(lease.trial_id for lease in scheduler.core.leases.of_node(node.node_id))
         seen = scheduler.clock() - node.last_seen
-        self.push_screen(NodeDetailScreen(describe_node(node, running, seen)))
+        state = scheduler.nodes.state_of(node)
+        self.push_screen(NodeDetailScreen(describe_node(node, state, running, seen)))
 
     def on_data_table_row_selected(self: ConsoleApp, event: TrialsTable.RowSelected) -> None:
         """Enter on a row opens its detail (a trial's or a node's)."""

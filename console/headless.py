@@ -15,9 +15,12 @@ from console.scheduler.ledger import FAILED, Ledger
 from console.scheduler.snapshot import Snapshot
 from console.session import OpenedSearch
 
+# SIGHUP too: a console whose SSH session dropped checkpoints and exits like one stopped.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 STATUS_EVERY_TTY_S = 0.25
 STATUS_EVERY_LOG_S = 5.0
 NO_NODE_HINT_AFTER_S = 5.0  # then say how to start a node, once
+EXIT_STALLED = 1  # the search could not go on: same code as an error
 
 
 def format_duration(seconds: float | None) -> str:
@@ -82,7 +85,7 @@ def describe(event: ev.Event) -> str | None:
             )
         case ev.NodeQuarantined(node_id=n, strikes=k, last_failure=why):
             return (
-                f"node {n} quarantined after {k} crashes/timeouts in a row ({why}); "
+                f"node {n} quarantined after {k} faults in a row (last: {why}); "
                 "it gets no more trials until released"
             )
         case ev.TrialScored(trial_id=t, score=s, std=sd, node_id=n, is_best=True):
@@ -93,13 +96,21 @@ def describe(event: ev.Event) -> str | None:
             return f"trial {t} requeued: {why}"
         case ev.SearchStateChanged(state=s):
             return f"search {s}"
-        case ev.MessageDropped(peer=p, reason=why, total_dropped=n):
+        case ev.MessageDropped(peer=p, reason=why, total_dropped=n, repeats=1):
             return f"dropped a bad message from peer {p} ({why}); {n} dropped so far"
+        case ev.MessageDropped(peer=p, reason=why, total_dropped=n, repeats=k):
+            return f"dropped {k} more bad messages from peer {p} (last: {why}); {n} so far"
         case ev.ConnectionRefused(peer=p, reason=why, repeats=n):
             again = f" ({n} times since the last report)" if n > 1 else ""
             return f"refused a connection from {p}: {why}{again}"
         case ev.SchedulerError(message=m):
             return f"error: {m}"
+        case ev.SearchWarning(message=m):
+            return f"warning: {m}"
+        case ev.SearchStalled(reason=None):
+            return "no longer stalled: a node can take work again"
+        case ev.SearchStalled(reason=why):
+            return f"stalled: no node can take the work left: {why}"
     return None
 
 
@@ -121,12 +132,15 @@ async def run_headless(
     run_task = running.task
     assert run_task is not None
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, _on_interrupt, scheduler, reporter)
     for line in running.started_lines():
         reporter.say(line)
+    stall_timeout = options.stall_timeout(spec.cluster)
+    stalled = ""
     try:
         every = STATUS_EVERY_TTY_S if reporter.is_tty else STATUS_EVERY_LOG_S
+        every = min(every, max(0.2, stall_timeout / 4)) if stall_timeout else every
         hint_at = asyncio.get_running_loop().time() + NO_NODE_HINT_AFTER_S
         while not run_task.done():
             await asyncio.wait({run_task}, timeout=every)
@@ -138,17 +152,31 @@ async def run_headless(
                     f"{connect_address(scheduler.endpoint)}"
                 )
             reporter.show_status(snap)
+            if stall_timeout and snap.stall_reason and snap.stalled_for_s > stall_timeout:
+                stalled = (
+                    f"stalled: no node could take the work left for {stall_timeout:g} s "
+                    f"({snap.stall_reason}); stopping. Start nodes with: hpo-node --connect "
+                    f"{connect_address(scheduler.endpoint)}, then reopen {checkpoint}"
+                )
+                reporter.say(stalled)
+                scheduler.stop()
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in STOP_SIGNALS:
             loop.remove_signal_handler(signum)
         await running.shutdown()
     if run_task.exception() is not None:
         exc = run_task.exception()
         reporter.say(f"hpo-console: the search stopped on an error: {type(exc).__name__}: {exc}")
         return 1
-    _print_summary(reporter, scheduler.snapshot())
+    snap = scheduler.snapshot()
+    _print_summary(reporter, snap)
     _print_failures(reporter, scheduler.ledger)
-    if spec.export.auto and scheduler.snapshot().state == "finished":
+    if stalled:
+        return EXIT_STALLED
+    if snap.state == "finished" and snap.done == 0:
+        reporter.say("hpo-console: the search finished but no trial scored (exit 1)")
+        return 1
+    if spec.export.auto and snap.state == "finished":
         from console.export import export_after_search
 
         # Reports its own failure; the search's outcome (and exit status) stands either way.

@@ -11,6 +11,7 @@ from pathlib import Path
 from console.keyring import InsecureBind, open_link
 from console.local_nodes import LocalNodes, default_slots
 from console.scheduler import events as ev
+from console.scheduler.checkpoint_lock import CheckpointLocked
 from console.scheduler.core import Scheduler
 from console.session import OpenedSearch
 from console.spec import ClusterSpec
@@ -27,14 +28,19 @@ class LaunchOptions:
     bind: str | None = None
     keys_dir: str | None = None  # CURVE keys (overrides [cluster] keys_dir)
     insecure: bool = False  # allow listening beyond loopback without keys
+    stall_timeout_s: float | None = None  # overrides [cluster] stall_timeout_s
 
     def link(self, cluster: ClusterSpec) -> tuple[str, str | None]:
         """Where to listen and the key folder: these options, else the search file's."""
         return self.bind or cluster.bind, self.keys_dir or cluster.keys_dir
 
+    def stall_timeout(self, cluster: ClusterSpec) -> float:
+        """Seconds a headless search waits when no node can take its work (0: forever)."""
+        return cluster.stall_timeout_s if self.stall_timeout_s is None else self.stall_timeout_s
+
 
 # What stops a search from starting, as opposed to a crash: the front ends show these as they are.
-LAUNCH_ERRORS = (BindError, KeyFileError, InsecureBind)
+LAUNCH_ERRORS = (BindError, KeyFileError, InsecureBind, CheckpointLocked)
 
 
 class RunningSearch:

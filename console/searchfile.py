@@ -11,6 +11,7 @@ from typing import Any
 import tomli_w
 
 from console.atomicfile import write_atomically
+from console.records import ROW_DEFAULTS, SAVED_STATUSES, OpenLease, RecordError
 from console.search.space import NONE_TOKEN, decode_none, describe, encode_none, suggest
 from console.spec import (
     SPEC_TABLES,
@@ -24,21 +25,8 @@ from console.spec import (
 from console.tomlcheck import Section, locate, syntax_error
 
 STATE_STATUSES = ("pending", "running", "paused", "stopped", "finished")
-TRIAL_STATUSES = ("pending", "ok", "failed")
-TRIAL_DEFAULTS: dict[str, Any] = {
-    "id": None,
-    "params": None,
-    "status": "pending",
-    "score": None,
-    "std": None,
-    "fold_scores": [],
-    "attempts": 0,
-    "failures": 0,
-    "node": None,
-    "duration_s": None,
-    "error": None,
-    "finished_at": None,
-}
+TRIAL_STATUSES = tuple(str(status) for status in SAVED_STATUSES)
+TRIAL_DEFAULTS: dict[str, Any] = ROW_DEFAULTS
 _TOP_LEVEL = (*SPEC_TABLES, "state", "trials")
 HEADER = (
     "# Written by zmq-hpo: reopen this file with hpo-console to resume the search.\n"
@@ -167,6 +155,8 @@ def _trial_to_toml(trial: dict[str, Any]) -> dict[str, Any]:
     row = {key: trial.get(key, default) for key, default in TRIAL_DEFAULTS.items()}
     # Optional fields that are None are left out rather than spelled "None": clearer to read.
     row = _drop_none(row)
+    if not row["leases"]:
+        del row["leases"]  # only a trial that is out on a node has any
     row["params"] = encode_none(row["params"])
     return row
 
@@ -229,6 +219,7 @@ def _read_trial(raw: Any, where: str, errors: list[str]) -> dict[str, Any] | Non
         "duration_s": s.number("duration_s", default=None),
         "error": s.string("error", default=None),
         "finished_at": s.string("finished_at", default=None),
+        "leases": s.get("leases", [], "an array of {lease, node, attempt} tables", _is_lease_list),
     }
     if trial["finished_at"] is not None and not _is_iso(trial["finished_at"]):
         s.error("finished_at", f"expected an ISO 8601 time, got {trial['finished_at']!r}")
@@ -237,6 +228,13 @@ def _read_trial(raw: Any, where: str, errors: list[str]) -> dict[str, Any] | Non
     trial["params"] = decode_none(trial["params"])
     trial["fold_scores"] = [float(x) for x in trial["fold_scores"]]
     return trial
+
+
+def _is_lease_list(value: Any) -> bool:
+    try:
+        return isinstance(value, list) and all(OpenLease.from_row(item) for item in value)
+    except RecordError:
+        return False
 
 
 def _is_number_list(value: Any) -> bool:

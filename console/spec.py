@@ -44,6 +44,9 @@ class ClusterSpec:
     local_slots: int | None = None  # None: the console decides
     heartbeat_s: float = 1.0
     keys_dir: str | None = None
+    # Work remains and no node can take it (none connected, all quarantined or draining): a
+    # headless console gives up after this long, exit 1. 0: wait for nodes forever.
+    stall_timeout_s: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -246,7 +249,10 @@ def _read_cluster(table: dict[str, Any], errors: list[str]) -> ClusterSpec | Non
         local_slots=s.integer("local_slots", default=None, minimum=1),
         heartbeat_s=s.number("heartbeat_s", default=ClusterSpec.heartbeat_s, positive=True),
         keys_dir=s.string("keys_dir", default=None),
+        stall_timeout_s=s.number("stall_timeout_s", default=ClusterSpec.stall_timeout_s),
     )
+    if spec.stall_timeout_s is not None and spec.stall_timeout_s < 0:
+        s.error("stall_timeout_s", "expected a number of seconds >= 0 (0: wait forever)")
     return spec if s.finish() else None
 
 

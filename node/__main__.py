@@ -60,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="CurveZMQ key bundle from the console's 'hpo-console keys add-node' "
         "(env HPO_NODE_KEYS); without it the node speaks plaintext",
     )
+    parser.add_argument(
+        "--exit-when-done",
+        action="store_true",
+        default=_env("HPO_EXIT_WHEN_DONE", "") not in ("", "0"),
+        help="exit 0 when the console says its search is over (env HPO_EXIT_WHEN_DONE=1); "
+        "by default the node waits quietly for the next console",
+    )
     parser.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     parser.add_argument(
@@ -98,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         prefetch=args.prefetch,
         parent_pid=args.parent_pid,
         keys=keys,
+        exit_when_done=args.exit_when_done,
     )
     if args.node_id:
         config.node_id = args.node_id

@@ -1,43 +1,35 @@
-"""Wire protocol between console and nodes: framing, message types and validation.
+"""Wire protocol between console and nodes: framing, typed messages and their validation.
 
-A message is three ZeroMQ frames: ``[b"HPO1", TYPE, JSON]``. Only JSON travels; never pickle. Every
-inbound message is checked against a small schema before anyone looks at it, so a hostile or buggy
-peer can only make us drop (and count) its frames.
+A message is three ZeroMQ frames: ``[b"HPO1", TYPE, JSON]``. Only JSON travels; never pickle. Each
+message type is a frozen dataclass below; its schema is derived from its fields' annotations, so
+the type a field is declared with is the type that is checked. `decode()` returns the typed message
+or raises ProtocolError: a hostile or buggy peer can only make us drop (and count) its frames,
+never allocate without bound or recurse without bound.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
-from typing import Any
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, fields
+from typing import Any, ClassVar
 
 MAGIC = b"HPO1"
 PROTOCOL_VERSION = 1
 MAX_MESSAGE_BYTES = 1 << 20  # larger bodies are dropped (libzmq cuts off peers at 4x this)
 LIVENESS_BEATS = 3  # either side presumes the other gone after this many silent heartbeats
-
-# Node -> console
-HELLO = "HELLO"
-HEARTBEAT = "HEARTBEAT"
-PROGRESS = "PROGRESS"
-RESULT = "RESULT"
-BYE = "BYE"
-# Console -> node
-WELCOME = "WELCOME"
-PING = "PING"  # console heartbeat, so an idle node can tell the console is still there
-TASK = "TASK"
-ACK = "ACK"
-CANCEL = "CANCEL"
-DISCONNECT = "DISCONNECT"
-
-NODE_TO_CONSOLE = frozenset({HELLO, HEARTBEAT, PROGRESS, RESULT, BYE})
+MAX_ID_LENGTH = 128
+MAX_LIST_ITEMS = 4096  # `running`, `acks`, `fold_scores`: far beyond any real node
+MAX_JSON_DEPTH = 8  # inside free-form objects (params, dataset, versions)
 
 # Result statuses a node may report.
 STATUS_OK = "ok"
 STATUS_ERROR = "error"  # the estimator raised: the trial fails at once
-STATUS_TIMEOUT = "timeout"  # killed at its deadline: retried
-STATUS_CRASH = "crash"  # the child process died: retried
+STATUS_TIMEOUT = "timeout"  # killed at its deadline
+STATUS_CRASH = "crash"  # the child process died
 STATUS_CANCELLED = "cancelled"  # stopped on request: handed back
 RESULT_STATUSES = frozenset(
     {STATUS_OK, STATUS_ERROR, STATUS_TIMEOUT, STATUS_CRASH, STATUS_CANCELLED}
@@ -48,137 +40,218 @@ ACK_RECORDED = "recorded"
 ACK_DUPLICATE = "duplicate"
 ACK_STALE = "stale"
 
-_NUM = (int, float)
-_OPT_NUM = (int, float, type(None))
-_OPT_STR = (str, type(None))
-
-# Required fields and their accepted types, per message type. Extra fields are ignored so that a
-# newer peer can add information without breaking an older one.
-SCHEMAS: dict[str, dict[str, tuple[type, ...] | type]] = {
-    HELLO: {
-        "node_id": str,
-        "protocol": int,
-        "slots": int,
-        "prefetch": int,
-        "host": str,
-        "running": list,
-        "versions": dict,
-    },
-    HEARTBEAT: {"node_id": str, "running": list},
-    PING: {"search": str},
-    PROGRESS: {
-        "node_id": str,
-        "trial_id": int,
-        "lease_id": str,
-        "fold": int,
-        "folds": int,
-        "score": _NUM,
-    },
-    RESULT: {
-        "node_id": str,
-        "trial_id": int,
-        "lease_id": str,
-        "attempt": int,
-        "search": str,
-        "params": dict,
-        "status": str,
-        "mean": _OPT_NUM,
-        "std": _OPT_NUM,
-        "fold_scores": list,
-        "fit_time_s": _NUM,
-        "error": _OPT_STR,
-    },
-    BYE: {"node_id": str, "running": list},
-    WELCOME: {"protocol": int, "heartbeat_s": _NUM, "search": str},
-    TASK: {
-        "trial_id": int,
-        "attempt": int,
-        "lease_id": str,
-        "timeout_s": _NUM,
-        "estimator": str,
-        "params": dict,
-        "cv": int,
-        "metric": str,
-        "seed": int,
-        "dataset": dict,
-        "search": str,
-    },
-    ACK: {"trial_id": int, "lease_id": str, "verdict": str},
-    CANCEL: {"lease_id": str, "reason": str},
-    DISCONNECT: {"reason": str},
-}
-
-MAX_ID_LENGTH = 128
-
-# Each item of HELLO/HEARTBEAT `running`: a lease the node still works on, with what a console
-# needs to adopt it after a restart (same search, same trial, same params).
-HELD_LEASE_FIELDS = ("lease_id", "trial_id", "attempt", "search", "params")
-HELD_LEASE_TYPES = (str, int, int, str, dict)
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def check_outcome(msg: Message) -> None:
-    """Deeper checks of RESULT and PROGRESS numbers (JSON allows NaN; lists may hold anything)."""
-    body = msg.body
-    if msg.kind == PROGRESS:
-        if not _finite(body["score"]) or not 0 < body["fold"] <= body["folds"] <= 1000:
-            raise ProtocolError("PROGRESS with a non-finite score or an impossible fold")
-        return
-    if body["status"] not in RESULT_STATUSES:
-        raise ProtocolError(f"RESULT with unknown status {str(body['status'])[:20]!r}")
-    scores = body["fold_scores"]
-    if len(scores) > 1000 or not all(_finite(score) for score in scores):
-        raise ProtocolError("RESULT fold_scores must be at most 1000 finite numbers")
-    if not _finite(body["fit_time_s"]) or body["fit_time_s"] < 0:
-        raise ProtocolError("RESULT fit_time_s must be a finite number >= 0")
-    if body["status"] == STATUS_OK and not (
-        _finite(body["mean"]) and (body["std"] is None or _finite(body["std"]))
-    ):
-        raise ProtocolError("an ok RESULT needs a finite mean (and std)")
-
-
-def held_leases(items: list[Any]) -> dict[str, dict[str, Any]]:
-    """The well-formed items of a `running` list, by lease id; malformed ones are skipped."""
-    held: dict[str, dict[str, Any]] = {}
-    for item in items:
-        if isinstance(item, dict) and all(
-            isinstance(item.get(key), kind) and not isinstance(item.get(key), bool)
-            for key, kind in zip(HELD_LEASE_FIELDS, HELD_LEASE_TYPES, strict=True)
-        ):
-            held[item["lease_id"]] = item
-    return held
-
 
 class ProtocolError(ValueError):
     """An inbound message failed validation; the message is dropped."""
 
 
-@dataclass(frozen=True, slots=True)
 class Message:
-    """A validated message: its type and JSON body."""
+    """Base of every message type. `KIND` is the type frame; fields are the JSON body."""
 
-    kind: str
-    body: dict[str, Any]
+    KIND: ClassVar[str] = ""
+
+    def check(self) -> None:
+        """Checks across fields, beyond their types (overridden where needed)."""
+
+    def to_body(self) -> dict[str, Any]:
+        return {name: _to_json(getattr(self, name)) for name in _FIELD_NAMES[type(self)]}
 
 
-def encode(kind: str, body: dict[str, Any]) -> list[bytes]:
+@dataclass(frozen=True, slots=True)
+class HeldLease:
+    """A lease a node works on (or holds a result for), as HELLO and HEARTBEAT list it."""
+
+    lease_id: str
+    trial_id: int
+    attempt: int
+    search: str
+    params: dict[str, Any]
+
+
+# -- node -> console -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Hello(Message):
+    KIND: ClassVar[str] = "HELLO"
+    node_id: str
+    protocol: int
+    slots: int
+    prefetch: int
+    host: str
+    running: tuple[HeldLease, ...]  # includes leases whose result is not yet ACKed
+    versions: dict[str, Any]
+
+    def check(self) -> None:
+        if not 1 <= self.slots <= 1024 or not 0 <= self.prefetch <= 64:
+            raise ProtocolError("HELLO slots or prefetch out of range")
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat(Message):
+    KIND: ClassVar[str] = "HEARTBEAT"
+    node_id: str
+    running: tuple[HeldLease, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Progress(Message):
+    """One fold of a trial finished."""
+
+    KIND: ClassVar[str] = "PROGRESS"
+    node_id: str
+    trial_id: int
+    lease_id: str
+    fold: int
+    folds: int
+    score: float
+
+    def check(self) -> None:
+        if not 0 < self.fold <= self.folds <= 1000:
+            raise ProtocolError("PROGRESS with an impossible fold")
+
+
+@dataclass(frozen=True, slots=True)
+class Result(Message):
+    KIND: ClassVar[str] = "RESULT"
+    node_id: str
+    trial_id: int
+    lease_id: str
+    attempt: int
+    search: str
+    params: dict[str, Any]
+    status: str
+    mean: float | None
+    std: float | None
+    fold_scores: tuple[float, ...]
+    fit_time_s: float
+    error: str | None
+
+    def check(self) -> None:
+        if self.status not in RESULT_STATUSES:
+            raise ProtocolError(f"RESULT with unknown status {self.status[:20]!r}")
+        if len(self.fold_scores) > 1000:
+            raise ProtocolError("RESULT fold_scores must be at most 1000 numbers")
+        if self.fit_time_s < 0:
+            raise ProtocolError("RESULT fit_time_s must be >= 0")
+        if self.status == STATUS_OK and self.mean is None:
+            raise ProtocolError("an ok RESULT needs a mean")
+
+
+@dataclass(frozen=True, slots=True)
+class Bye(Message):
+    """The node is stopping; `running` are the leases it hands back."""
+
+    KIND: ClassVar[str] = "BYE"
+    node_id: str
+    running: tuple[HeldLease, ...]
+
+
+# -- console -> node -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Welcome(Message):
+    KIND: ClassVar[str] = "WELCOME"
+    protocol: int
+    heartbeat_s: float
+    search: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ping(Message):
+    """The console's heartbeat, so an idle node can tell the console is still there."""
+
+    KIND: ClassVar[str] = "PING"
+    search: str
+
+
+@dataclass(frozen=True, slots=True)
+class Task(Message):
+    KIND: ClassVar[str] = "TASK"
+    trial_id: int
+    attempt: int
+    lease_id: str
+    timeout_s: float
+    estimator: str
+    params: dict[str, Any]
+    cv: int
+    metric: str
+    seed: int
+    dataset: dict[str, Any]
+    search: str
+    acks: tuple[str, ...] = ()  # ACKs riding on the task: saves a send and a wake-up
+
+
+@dataclass(frozen=True, slots=True)
+class Ack(Message):
+    KIND: ClassVar[str] = "ACK"
+    trial_id: int
+    lease_id: str
+    verdict: str
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel(Message):
+    KIND: ClassVar[str] = "CANCEL"
+    lease_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnect(Message):
+    """Leave and do not come back (e.g. a protocol this console does not speak)."""
+
+    KIND: ClassVar[str] = "DISCONNECT"
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchOver(Message):
+    """The search finished and the console is closing: wait quietly for the next one."""
+
+    KIND: ClassVar[str] = "DONE"
+    search: str
+    reason: str
+
+
+MESSAGE_TYPES: tuple[type[Message], ...] = (
+    Hello, Heartbeat, Progress, Result, Bye,
+    Welcome, Ping, Task, Ack, Cancel, Disconnect, SearchOver,
+)  # fmt: skip
+NODE_TO_CONSOLE: tuple[type[Message], ...] = (Hello, Heartbeat, Progress, Result, Bye)
+BY_KIND: dict[str, type[Message]] = {cls.KIND: cls for cls in MESSAGE_TYPES}
+
+
+# -- encoding --------------------------------------------------------------------------------
+
+
+def encode(msg: Message) -> list[bytes]:
     """Frames for one message (the caller prepends the routing id on a ROUTER)."""
-    return [MAGIC, kind.encode(), json.dumps(body, separators=(",", ":")).encode()]
+    return [MAGIC, msg.KIND.encode(), json.dumps(msg.to_body(), separators=(",", ":")).encode()]
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, HeldLease):
+        return {name: getattr(value, name) for name in _HELD_FIELDS}
+    if isinstance(value, tuple) and value and isinstance(value[0], HeldLease):
+        return [_to_json(item) for item in value]
+    return value
+
+
+# -- decoding --------------------------------------------------------------------------------
 
 
 def decode(frames: list[bytes]) -> Message:
-    """Parse and validate frames; raise ProtocolError naming what is wrong."""
+    """Parse and validate frames into a typed message; ProtocolError names what is wrong."""
     if len(frames) != 3:
         raise ProtocolError(f"expected 3 frames, got {len(frames)}")
     magic, raw_kind, payload = frames
     if magic != MAGIC:
         raise ProtocolError(f"bad magic {bytes(magic[:8])!r}")
-    kind = bytes(raw_kind).decode("ascii", errors="replace")
-    schema = SCHEMAS.get(kind)
-    if schema is None:
+    kind = bytes(raw_kind[:32]).decode("ascii", errors="replace")
+    cls = BY_KIND.get(kind)
+    if cls is None:
         raise ProtocolError(f"unknown message type {kind[:20]!r}")
     if len(payload) > MAX_MESSAGE_BYTES:
         raise ProtocolError(f"{kind} body of {len(payload)} bytes exceeds the limit")
@@ -186,17 +259,129 @@ def decode(frames: list[bytes]) -> Message:
         body = json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ProtocolError(f"{kind} body is not JSON: {exc}") from None
+    except RecursionError:  # json's parser recurses per nesting level
+        raise ProtocolError(f"{kind} body nests too deeply") from None
     if not isinstance(body, dict):
         raise ProtocolError(f"{kind} body is not a JSON object")
-    for field, types in schema.items():
-        if field not in body:
-            raise ProtocolError(f"{kind} lacks field {field!r}")
-        value = body[field]
-        # bool is an int subclass in Python; never accept it where a number is meant.
-        if isinstance(value, bool) or not isinstance(value, types):
-            raise ProtocolError(f"{kind} field {field!r} has the wrong type")
-    for id_field in ("node_id", "lease_id"):
-        value = body.get(id_field)
-        if isinstance(value, str) and not 0 < len(value) <= MAX_ID_LENGTH:
-            raise ProtocolError(f"{kind} field {id_field!r} is empty or too long")
-    return Message(kind, body)
+    msg = _build(cls, body, kind)
+    msg.check()
+    return msg
+
+
+Checker = Callable[[Any, str], Any]  # (raw JSON value, where) -> typed value, or ProtocolError
+
+
+def _build(cls: type, body: dict[str, Any], where: str) -> Any:
+    values: dict[str, Any] = {}
+    for name, checker, required in _SCHEMAS[cls]:
+        if name not in body:
+            if required:
+                raise ProtocolError(f"{where} lacks field {name!r}")
+            continue  # extra fields are ignored: a newer peer may add information
+        values[name] = checker(body[name], f"{where} field {name!r}")
+    return cls(**values)
+
+
+def _check_str(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise ProtocolError(f"{where} has the wrong type")
+    return value
+
+
+def _check_id(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_ID_LENGTH:
+        raise ProtocolError(f"{where} is empty or too long")
+    return value
+
+
+def _check_int(value: Any, where: str) -> int:
+    # bool is an int subclass in Python; never accept it where a number is meant.
+    if not isinstance(value, int) or isinstance(value, bool) or abs(value) > 2**53:
+        raise ProtocolError(f"{where} has the wrong type")
+    return value
+
+
+def _check_float(value: Any, where: str) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise ProtocolError(f"{where} has the wrong type")
+    if not math.isfinite(value):  # JSON as Python reads it allows NaN and Infinity
+        raise ProtocolError(f"{where} is not a finite number")
+    return float(value)
+
+
+def _check_object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict) or not _json_within(value, MAX_JSON_DEPTH):
+        raise ProtocolError(f"{where} has the wrong type or nests too deeply")
+    return value
+
+
+def _json_within(value: Any, depth: int) -> bool:
+    """Whether `value` nests no deeper than `depth` (checked without deep recursion)."""
+    if isinstance(value, dict):
+        return depth > 0 and all(_json_within(v, depth - 1) for v in value.values())
+    if isinstance(value, list):
+        return depth > 0 and all(_json_within(v, depth - 1) for v in value)
+    return True
+
+
+def _optional(inner: Checker) -> Checker:
+    def check(value: Any, where: str) -> Any:
+        return None if value is None else inner(value, where)
+
+    return check
+
+
+def _sequence(inner: Checker) -> Checker:
+    def check(value: Any, where: str) -> tuple[Any, ...]:
+        if not isinstance(value, list) or len(value) > MAX_LIST_ITEMS:
+            raise ProtocolError(f"{where} must be a list of at most {MAX_LIST_ITEMS} items")
+        return tuple(inner(item, where) for item in value)
+
+    return check
+
+
+def _nested(cls: type) -> Checker:
+    def check(value: Any, where: str) -> Any:
+        if not isinstance(value, dict):
+            raise ProtocolError(f"{where} has an item that is not an object")
+        return _build(cls, value, where)
+
+    return check
+
+
+_ID_FIELDS = frozenset({"node_id", "lease_id"})
+_SCALARS: dict[Any, Checker] = {str: _check_str, int: _check_int, float: _check_float}
+
+
+def _checker_for(name: str, annotation: Any) -> Checker:
+    """The checker for one field, derived from its annotation."""
+    if name in _ID_FIELDS and annotation is str:
+        return _check_id
+    if annotation in _SCALARS:
+        return _SCALARS[annotation]
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is types.UnionType and type(None) in args:
+        (inner,) = (arg for arg in args if arg is not type(None))
+        return _optional(_checker_for(name, inner))
+    if origin is dict:
+        return _check_object
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        item = args[0]
+        return _sequence(_nested(item) if item is HeldLease else _checker_for(name, item))
+    raise TypeError(f"no wire checker for {name}: {annotation!r}")
+
+
+def _schema(cls: type) -> list[tuple[str, Checker, bool]]:
+    hints = typing.get_type_hints(cls)
+    return [
+        (f.name, _checker_for(f.name, hints[f.name]), f.default is MISSING) for f in fields(cls)
+    ]
+
+
+_SCHEMAS: dict[type, list[tuple[str, Checker, bool]]] = {
+    cls: _schema(cls) for cls in (*MESSAGE_TYPES, HeldLease)
+}
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {
+    cls: tuple(name for name, _, _ in schema) for cls, schema in _SCHEMAS.items()
+}
+_HELD_FIELDS = _FIELD_NAMES[HeldLease]

@@ -84,6 +84,6 @@ def parse_routed(frames: list[bytes]) -> tuple[bytes, Message]:
     return frames[0], decode(frames[1:])
 
 
-def routed(routing_id: bytes, kind: str, body: dict) -> list[bytes]:
+def routed(routing_id: bytes, msg: Message) -> list[bytes]:
     """Frames for a ROUTER send to one peer."""
-    return [routing_id, *encode(kind, body)]
+    return [routing_id, *encode(msg)]

@@ -27,6 +27,7 @@ from node.runner import SlotProcess
 from node.transport import make_dealer
 
 log = logging.getLogger("hpo.node")
+QUIET_AFTER_ATTEMPTS = 3  # reconnect warnings after this many in a row: once a minute
 
 
 @dataclass
@@ -41,6 +42,7 @@ class NodeConfig:
     max_backoff_s: float = 8.0
     parent_pid: int | None = None  # exit when this process is gone (local nodes of a console)
     keys: NodeKeys | None = None  # CURVE keys; None: plaintext (a console on loopback)
+    exit_when_done: bool = False  # exit 0 when the console says its search is over
 
 
 def _versions() -> dict[str, str]:
@@ -63,12 +65,12 @@ class NodeSupervisor:
         self.cfg = config
         self.ctx = zmq.Context.instance()
         self.slots = [SlotProcess(i) for i in range(config.slots)]
-        self.waiting: deque[dict[str, Any]] = deque()  # tasks received, no free slot yet
+        self.waiting: deque[p.Task] = deque()  # tasks received, no free slot yet
         # What each slot is running and since when; our own record, so a result can always be
         # matched to its task even after the slot has reset itself.
-        self.running: list[dict[str, Any] | None] = [None] * config.slots
+        self.running: list[p.Task | None] = [None] * config.slots
         self.started_at: list[float] = [0.0] * config.slots
-        self.outbox: dict[str, dict[str, Any]] = {}  # lease id -> RESULT body, until ACKed
+        self.outbox: dict[str, p.Result] = {}  # lease id -> RESULT, until ACKed
         self.search = ""  # the console's search hash, from WELCOME
         self.sock: zmq.Socket | None = None
         self.handshake: HandshakeWatch | None = None
@@ -78,6 +80,8 @@ class NodeSupervisor:
         self.reconnects = 0
         self.stop_requested = False
         self.exit_code = 0
+        self.search_over = False  # the console said its search finished: reconnect quietly
+        self.last_warned = 0.0
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -107,16 +111,15 @@ class NodeSupervisor:
         self.welcomed = False
         self.last_heard = time.monotonic()
         self._send(
-            p.HELLO,
-            {
-                "node_id": self.cfg.node_id,
-                "protocol": p.PROTOCOL_VERSION,
-                "slots": self.cfg.slots,
-                "prefetch": self.cfg.prefetch,
-                "host": socket.gethostname(),
-                "running": self._busy_leases() + [_held(r) for r in self.outbox.values()],
-                "versions": _versions(),
-            },
+            p.Hello(
+                node_id=self.cfg.node_id,
+                protocol=p.PROTOCOL_VERSION,
+                slots=self.cfg.slots,
+                prefetch=self.cfg.prefetch,
+                host=socket.gethostname(),
+                running=self._busy_leases() + tuple(_held(r) for r in self.outbox.values()),
+                versions=_versions(),
+            )
         )
 
     def _close_socket(self, linger_ms: int = 0) -> None:
@@ -135,7 +138,8 @@ class NodeSupervisor:
         refused = self.handshake.problem() if self.handshake is not None else None
         what = "went silent" if self.welcomed else "did not answer (is it running? right address?)"
         what = refused or what
-        log.warning(
+        log.log(
+            self._reconnect_log_level(),
             "node %s: the console at %s %s; reconnecting in %.1fs",
             self.cfg.node_id,
             self.cfg.connect,
@@ -152,6 +156,30 @@ class NodeSupervisor:
         if not self.stop_requested:
             self._connect()
 
+    def _reconnect_log_level(self) -> int:
+        """WARNING for the first few attempts, then once a minute; DEBUG after a finished search
+        (the console said goodbye: waiting for the next one is not a problem)."""
+        now = time.monotonic()
+        if self.search_over:
+            return logging.DEBUG
+        if self.reconnects <= QUIET_AFTER_ATTEMPTS or now - self.last_warned >= 60.0:
+            self.last_warned = now
+            return logging.WARNING
+        return logging.DEBUG
+
+    def _search_over(self, msg: p.SearchOver) -> None:
+        if self.cfg.exit_when_done:
+            log.info("node %s: the search is over (%s); exiting", self.cfg.node_id, msg.reason)
+            self.stop_requested = True
+        elif not self.search_over:
+            log.info(
+                "node %s: the search is over (%s); waiting quietly for the next console at %s",
+                self.cfg.node_id,
+                msg.reason,
+                self.cfg.connect,
+            )
+        self.search_over = True
+
     def _say_goodbye(self) -> None:
         """SIGTERM path: stop running trials and hand their leases back in one BYE."""
         handed_back = self._busy_leases()
@@ -161,7 +189,7 @@ class NodeSupervisor:
                 self.slots[index].kill(p.STATUS_CANCELLED, "node stopping")
                 self.running[index] = None
         if self.sock is not None and self.welcomed:
-            self._send(p.BYE, {"node_id": self.cfg.node_id, "running": handed_back})
+            self._send(p.Bye(node_id=self.cfg.node_id, running=handed_back))
             # Give the BYE a moment to leave; the console requeues on silence anyway.
             self._close_socket(linger_ms=1000)
         log.info("node %s: stopped, %d lease(s) handed back", self.cfg.node_id, len(handed_back))
@@ -195,7 +223,7 @@ class NodeSupervisor:
             self._reconnect_after_silence()
             return
         if self.welcomed and now - self.last_beat >= self.cfg.heartbeat_s:
-            self._send(p.HEARTBEAT, {"node_id": self.cfg.node_id, "running": self._busy_leases()})
+            self._send(p.Heartbeat(node_id=self.cfg.node_id, running=self._busy_leases()))
 
     def _parent_gone(self) -> bool:
         return self.cfg.parent_pid is not None and os.getppid() != self.cfg.parent_pid
@@ -220,38 +248,39 @@ class NodeSupervisor:
                 return
 
     def _on_message(self, msg: p.Message) -> None:
-        body = msg.body
-        if msg.kind == p.WELCOME:
-            self.welcomed = True
-            self.reconnects = 0
-            self.search = body["search"]
-            self.cfg.heartbeat_s = float(body["heartbeat_s"])
-            for result in self.outbox.values():  # results the previous console never ACKed
-                self._send(p.RESULT, result)
-        elif msg.kind == p.TASK:
-            acks = body.get("acks")  # ACKs riding on the task
-            for lease_id in acks if isinstance(acks, list) else ():
-                if isinstance(lease_id, str):
+        match msg:
+            case p.Welcome():
+                self.welcomed = True
+                self.search_over = False
+                self.reconnects = 0
+                self.search = msg.search
+                self.cfg.heartbeat_s = msg.heartbeat_s
+                for result in self.outbox.values():  # results the previous console never ACKed
+                    self._send(result)
+            case p.Task():
+                for lease_id in msg.acks:  # ACKs riding on the task
                     self.outbox.pop(lease_id, None)
-            self.waiting.append(body)
-        elif msg.kind == p.ACK:
-            self.outbox.pop(body["lease_id"], None)
-        elif msg.kind == p.CANCEL:
-            self._cancel(body["lease_id"], body["reason"])
-        elif msg.kind == p.DISCONNECT:
-            log.info("node %s: console asked us to leave: %s", self.cfg.node_id, body["reason"])
-            self.stop_requested = True
+                self.waiting.append(msg)
+            case p.Ack():
+                self.outbox.pop(msg.lease_id, None)
+            case p.Cancel():
+                self._cancel(msg.lease_id, msg.reason)
+            case p.Disconnect():
+                log.info("node %s: console asked us to leave: %s", self.cfg.node_id, msg.reason)
+                self.stop_requested = True
+            case p.SearchOver():
+                self._search_over(msg)
 
     def _cancel(self, lease_id: str, reason: str) -> None:
         for task in list(self.waiting):
-            if task["lease_id"] == lease_id:
+            if task.lease_id == lease_id:
                 self.waiting.remove(task)
                 self._send_result(task, self._empty_result(p.STATUS_CANCELLED, reason))
         for index, task in enumerate(self.running):
-            if task is not None and task["lease_id"] == lease_id:
+            if task is not None and task.lease_id == lease_id:
                 self._finish(index, self.slots[index].kill(p.STATUS_CANCELLED, reason))
                 log.info(
-                    "node %s: trial %s cancelled (%s)", self.cfg.node_id, task["trial_id"], reason
+                    "node %s: trial %s cancelled (%s)", self.cfg.node_id, task.trial_id, reason
                 )
 
     def _start_waiting(self) -> None:
@@ -260,15 +289,22 @@ class NodeSupervisor:
                 return
             if self.running[index] is None:
                 task = self.waiting.popleft()
-                slot.start(task)
+                slot.start(task.to_body())
                 self.running[index] = task
                 self.started_at[index] = time.monotonic()
+                log.info(
+                    "node %s: trial %s started (lease %s), attempt %s",
+                    self.cfg.node_id,
+                    task.trial_id,
+                    task.lease_id,
+                    task.attempt,
+                )
 
     def _enforce_deadlines(self) -> None:
         now = time.monotonic()
         for index, task in enumerate(self.running):
-            if task is not None and now - self.started_at[index] > task["timeout_s"]:
-                reason = f"trial exceeded its {task['timeout_s']:g}s deadline"
+            if task is not None and now - self.started_at[index] > task.timeout_s:
+                reason = f"trial exceeded its {task.timeout_s:g}s deadline"
                 self._finish(index, self.slots[index].kill(p.STATUS_TIMEOUT, reason))
 
     def _on_slot_event(self, index: int, kind: str, body: dict[str, Any]) -> None:
@@ -277,13 +313,14 @@ class NodeSupervisor:
             return
         if kind == "progress":
             self._send(
-                p.PROGRESS,
-                {
-                    "node_id": self.cfg.node_id,
-                    "trial_id": task["trial_id"],
-                    "lease_id": task["lease_id"],
-                    **body,
-                },
+                p.Progress(
+                    node_id=self.cfg.node_id,
+                    trial_id=task.trial_id,
+                    lease_id=task.lease_id,
+                    fold=body["fold"],
+                    folds=body["folds"],
+                    score=body["score"],
+                )
             )
         elif kind == "result":
             self._finish(index, body)
@@ -294,24 +331,24 @@ class NodeSupervisor:
         if task is not None:
             self._send_result(task, outcome)
 
-    def _send_result(self, task: dict[str, Any], outcome: dict[str, Any]) -> None:
-        result = {
-            "node_id": self.cfg.node_id,
-            "trial_id": task["trial_id"],
-            "lease_id": task["lease_id"],
-            "attempt": task["attempt"],
-            "search": task.get("search", self.search),
-            "params": task["params"],
-            "status": outcome["status"],
-            "mean": outcome.get("mean"),
-            "std": outcome.get("std"),
-            "fold_scores": outcome.get("fold_scores", []),
-            "fit_time_s": outcome.get("fit_time_s", 0.0),
-            "error": outcome.get("error"),
-        }
-        if outcome["status"] != p.STATUS_CANCELLED:
-            self.outbox[task["lease_id"]] = result  # kept until the console ACKs it
-        self._send(p.RESULT, result)
+    def _send_result(self, task: p.Task, outcome: dict[str, Any]) -> None:
+        result = p.Result(
+            node_id=self.cfg.node_id,
+            trial_id=task.trial_id,
+            lease_id=task.lease_id,
+            attempt=task.attempt,
+            search=task.search,
+            params=task.params,
+            status=outcome["status"],
+            mean=outcome.get("mean"),
+            std=outcome.get("std"),
+            fold_scores=tuple(outcome.get("fold_scores", ())),
+            fit_time_s=outcome.get("fit_time_s", 0.0),
+            error=outcome.get("error"),
+        )
+        if result.status != p.STATUS_CANCELLED:
+            self.outbox[task.lease_id] = result  # kept until the console ACKs it
+        self._send(result)
 
     @staticmethod
     def _empty_result(status: str, reason: str) -> dict[str, Any]:
@@ -324,7 +361,7 @@ class NodeSupervisor:
             "error": reason,
         }
 
-    def _busy_leases(self) -> list[dict[str, Any]]:
+    def _busy_leases(self) -> tuple[p.HeldLease, ...]:
         """Leases occupying this node: running or waiting for a slot.
 
         HELLO adds the outbox (results not yet ACKed), so a new console keeps those leases until
@@ -333,18 +370,19 @@ class NodeSupervisor:
         """
         busy = [_held(t) for t in self.waiting]
         busy += [_held(t) for t in self.running if t is not None]
-        return busy
+        return tuple(busy)
 
-    def _send(self, kind: str, body: dict[str, Any]) -> None:
+    def _send(self, msg: p.Message) -> None:
         if self.sock is None:
             return
         try:
-            self.sock.send_multipart(p.encode(kind, body), zmq.NOBLOCK)
+            self.sock.send_multipart(p.encode(msg), zmq.NOBLOCK)
             self.last_beat = time.monotonic()
         except zmq.Again:
-            log.warning("node %s: send queue full, dropped %s", self.cfg.node_id, kind)
+            log.warning("node %s: send queue full, dropped %s", self.cfg.node_id, msg.KIND)
 
 
-def _held(task_or_result: dict[str, Any]) -> dict[str, Any]:
+def _held(task_or_result: p.Task | p.Result) -> p.HeldLease:
     """How a lease is reported in HELLO/HEARTBEAT: enough for a console to adopt it."""
-    return {key: task_or_result[key] for key in p.HELD_LEASE_FIELDS}
+    t = task_or_result
+    return p.HeldLease(t.lease_id, t.trial_id, t.attempt, t.search, t.params)

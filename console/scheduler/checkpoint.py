@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import threading
 import time
 from pathlib import Path
 
+from console.records import RecordError, TrialRecord
 from console.scheduler.journal import Journal, journal_path_for
 from console.scheduler.ledger import OK, Ledger, Trial
 from console.search.base import Strategy, make_strategy
 from console.searchfile import SavedState, SearchSpec, save_search
 
 CHECKPOINT_EVERY_S = 2.0  # results are already durable in the journal; this bounds replay work
-# A big search's checkpoint takes a while to write (10,000 trials: ~0.35 s) and blocks the loop;
-# spacing checkpoints at least this many save-durations apart caps that at ~5% of the time.
+# A big search's checkpoint takes a while to write (10,000 trials: ~0.35 s, in a thread for the
+# periodic ones); spacing checkpoints this many save-durations apart caps that at ~5% of the time.
 SAVE_COST_FACTOR = 20
 
 
@@ -29,10 +32,13 @@ class Checkpointer:
         self._dirty = True  # the first checkpoint is written as soon as the search starts
         self._last_save = float("-inf")
         self._interval = CHECKPOINT_EVERY_S
+        self._lock = threading.Lock()  # one writer of the file and the journal's segments
+        self._generation = 0  # checkpoints written: a stale background write is skipped
+        self.saving = False  # a background write is in flight
 
-    def journal(self, trial: Trial) -> None:
-        """Queue a final outcome for the journal; `flush_journal()` before ACKing it."""
-        self._journal.append({"search": self._hash, **trial.to_row()})
+    def journal(self, record: TrialRecord) -> None:
+        """Queue a record for the journal; `flush_journal()` before sending what depends on it."""
+        self._journal.append({"search": self._hash, **record.to_row()})
         self._dirty = True
 
     def flush_journal(self) -> None:
@@ -49,16 +55,48 @@ class Checkpointer:
         return False
 
     def save(self, status: str) -> None:
+        """Write the checkpoint now, in this thread (on state changes and at the end)."""
         started = time.perf_counter()
+        with self._lock:  # waits for a background write in flight, then supersedes it
+            state = self._state(status)
+            self._journal.sync()
+            save_search(self.path, self.spec, state)
+            # Only now is everything in the journal also in the checkpoint.
+            self._journal.reset()
+            self._generation += 1
+        self._dirty = False
+        self._interval = max(CHECKPOINT_EVERY_S, SAVE_COST_FACTOR * (time.perf_counter() - started))
+
+    async def save_in_background(self, status: str) -> None:
+        """The periodic checkpoint: rows are taken here, but the TOML is written in a thread, so
+        a big search (100,000 trials: seconds) does not hold up the event loop. The journal is
+        rotated first; its older segment is dropped once the file is written."""
+        if self.saving or self._journal.saving_path.exists():
+            self.save(status)  # a write in flight, or an older segment left by a crash
+            return
+        started = time.perf_counter()
+        state, generation = self._state(status), self._generation
+        self._journal.rotate()
+        self._dirty = False
+        self.saving = True
+        try:
+            await asyncio.to_thread(self._write_rotated, state, generation)
+        finally:
+            self.saving = False
+        self._interval = max(CHECKPOINT_EVERY_S, SAVE_COST_FACTOR * (time.perf_counter() - started))
+
+    def _write_rotated(self, state: SavedState, generation: int) -> None:
+        with self._lock:
+            if generation != self._generation:
+                return  # a synchronous save since then covered all of it (and both segments)
+            save_search(self.path, self.spec, state)
+            self._journal.drop_saved()
+            self._generation += 1
+
+    def _state(self, status: str) -> SavedState:
         saved_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         rows = [trial.to_row() for trial in self.ledger.trials.values()]
-        self._journal.sync()
-        save_search(self.path, self.spec, SavedState(status, self._hash, saved_at, rows))
-        # Only now is everything in the journal also in the checkpoint.
-        self._journal.reset()
-        self._dirty = False
-        took = time.perf_counter() - started
-        self._interval = max(CHECKPOINT_EVERY_S, SAVE_COST_FACTOR * took)
+        return SavedState(status, self._hash, saved_at, rows)
 
     def retarget(self, path: Path) -> None:
         """Checkpoint to `path` from now on ("save as"). Call right after a save, which emptied
@@ -71,26 +109,42 @@ class Checkpointer:
 
 def restore_ledger(
     spec: SearchSpec, state: SavedState | None, checkpoint: Path | None = None
-) -> tuple[Ledger, Strategy]:
-    """Rebuild the ledger and a strategy advanced past every trial already created.
+) -> tuple[Ledger, Strategy, list[str]]:
+    """Rebuild the ledger and a strategy advanced past every trial already created, plus a
+    warning for each saved row that could not be used.
 
-    Rows come from the checkpoint, overridden by journal lines written after it. Trial ids are
-    dense (0, 1, 2...) in the order the strategy produced them, so replaying the strategy for each
-    id reproduces trials that were created but never saved.
+    Rows come from the checkpoint, overridden by journal lines written after it (dispatches and
+    outcomes alike). Trial ids are dense (0, 1, 2...) in the order the strategy produced them,
+    so replaying the strategy for each id reproduces trials that were created but never saved.
     """
-    rows = {row["id"]: row for row in (state.trials if state else [])}
+    warnings: list[str] = []
+    records: dict[int, TrialRecord] = {}
+    where: dict[int, str] = {}  # each record's source, for warnings
+    for row in state.trials if state else []:
+        try:
+            record = TrialRecord.from_row(row)
+        except RecordError as exc:
+            warnings.append(f"{checkpoint}: trial {row.get('id')!r} skipped: {exc}")
+            continue
+        records[record.id], where[record.id] = record, f"{checkpoint}: [[trials]] {record.id}"
     if checkpoint is not None:
-        search_hash = spec.config_hash()
-        for row in Journal(journal_path_for(checkpoint)).replay():
-            if row.pop("search", None) == search_hash:
-                rows[row["id"]] = row
+        journaled, problems = Journal(journal_path_for(checkpoint)).replay(spec.config_hash())
+        warnings += problems
+        for record, line in journaled:
+            records[record.id], where[record.id] = record, line
     strategy = make_strategy(spec.strategy, spec.space, spec.seed, spec.max_trials)
-    ledger = Ledger()
-    for trial_id in range(max(rows, default=-1) + 1):
+    planned = strategy.planned_total()
+    for trial_id in sorted(trial_id for trial_id in records if trial_id >= planned):
+        warnings.append(
+            f"{where[trial_id]}: trial {trial_id} skipped: this search has only {planned} trials"
+        )
+        del records[trial_id]
+    ledger = Ledger(spec.max_attempts)
+    for trial_id in range(max(records, default=-1) + 1):
         params = strategy.ask()
-        row = rows.get(trial_id)
-        if row is not None:
-            trial = Trial.from_row(row)
+        record = records.get(trial_id)
+        if record is not None:
+            trial = Trial.from_record(record)
         elif params is not None:
             trial = Trial(id=trial_id, params=params)
         else:
@@ -98,4 +152,4 @@ def restore_ledger(
         ledger.add(trial)
         if trial.status == OK:
             strategy.tell(trial.params, trial.score)
-    return ledger, strategy
+    return ledger, strategy, warnings

@@ -28,14 +28,14 @@ class NodeJoined(Event):
 @dataclass(frozen=True, slots=True)
 class NodeLost(Event):
     node_id: str
-    reason: str  # "silent", "bye", "send failed", "drained"
+    reason: str  # "silent", "bye", "send failed", "restarted"
     requeued: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class NodeQuarantined(Event):
-    """Its trials crashed or timed out `strikes` times in a row: it gets no more work until
-    released (drain(node, False))."""
+    """It was at fault `strikes` times in a row: it gets no more work until released
+    (drain(node, False))."""
 
     node_id: str
     strikes: int
@@ -98,9 +98,28 @@ class Checkpointed(Event):
 
 @dataclass(frozen=True, slots=True)
 class MessageDropped(Event):
+    """Bad messages are reported a few at a time per peer, then summed up once a minute:
+    `repeats` is how many this report stands for."""
+
     peer: str
     reason: str
     total_dropped: int
+    repeats: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class SearchStalled(Event):
+    """Work remains and no node can take it (`reason` says why); `reason` None: it can again."""
+
+    reason: str | None
+    since: float  # the clock when the stall began
+
+
+@dataclass(frozen=True, slots=True)
+class SearchWarning(Event):
+    """Something the operator should know that is not a failure (e.g. a skipped journal line)."""
+
+    message: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from console.records import RecordError, TrialRecord
+
 log = logging.getLogger("hpo.journal")
 
 
@@ -45,27 +47,74 @@ class Journal:
             self._file.flush()
             os.fsync(self._file.fileno())
 
+    @property
+    def saving_path(self) -> Path:
+        """Where the journal's older segment waits while a background checkpoint is written."""
+        return self.path.with_name(self.path.name + ".saving")
+
+    def rotate(self) -> None:
+        """Set what was journaled so far aside (synced) and start a new segment: a background
+        checkpoint covers the old one, while new records go to the new one."""
+        self.sync()
+        self.close()
+        if self.path.exists():
+            os.replace(self.path, self.saving_path)
+
+    def drop_saved(self) -> None:
+        """The background checkpoint is written: the older segment is in it."""
+        self.saving_path.unlink(missing_ok=True)
+
     def reset(self) -> None:
         """Empty the journal: everything in it is now in the checkpoint."""
         self.close()
         self.path.unlink(missing_ok=True)
+        self.saving_path.unlink(missing_ok=True)
 
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
 
-    def replay(self) -> list[dict[str, Any]]:
-        if not self.path.exists():
-            return []
-        rows = []
-        with open(self.path, encoding="utf-8") as fh:
-            for number, line in enumerate(fh, start=1):
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    log.warning("%s:%d: unreadable journal line skipped", self.path, number)
+    def replay(self, search_hash: str) -> tuple[list[tuple[TrialRecord, str]], list[str]]:
+        """The records this search journaled, each with its 'file:line', and a warning naming
+        file and line for each line that could not be used (a torn last line, from a kill
+        mid-write, is expected: no warning)."""
+        records: list[tuple[TrialRecord, str]] = []
+        warnings: list[str] = []
+        for path in (self.saving_path, self.path):  # older segment first: later lines win
+            if path.exists():
+                self._replay_file(path, search_hash, records, warnings)
+        return records, warnings
+
+    def _replay_file(
+        self,
+        path: Path,
+        search_hash: str,
+        records: list[tuple[TrialRecord, str]],
+        warnings: list[str],
+    ) -> None:
+        lines = path.read_bytes().split(b"\n")
+        for number, raw in enumerate(lines, start=1):
+            if not raw.strip():
+                continue
+            problem = None
+            try:
+                row = json.loads(raw.decode("utf-8"))
+                if not isinstance(row, dict):
+                    raise RecordError("not a JSON object")
+                if row.pop("search", None) != search_hash:
+                    continue  # another search's line (the file was reused): not ours to read
+                records.append((TrialRecord.from_row(row), f"{path}:{number}"))
+            except UnicodeDecodeError:
+                problem = "not UTF-8 text"
+            except json.JSONDecodeError as exc:
+                if number == len(lines):  # the last line, cut short by a kill: expected
+                    log.info("%s:%d: torn last line ignored", path, number)
                     continue
-                if isinstance(row, dict) and "id" in row:
-                    rows.append(row)
-        return rows
+                problem = f"not JSON ({exc.msg})"
+            except RecordError as exc:
+                problem = str(exc)
+            if problem is not None:
+                warning = f"{path}:{number}: journal line skipped: {problem}"
+                log.warning("%s", warning)
+                warnings.append(warning)

@@ -45,10 +45,13 @@ class Snapshot:
     endpoint: str
     link: str  # "CURVE", "INSECURE" (plaintext beyond loopback) or "" (plaintext on loopback)
     refused_connections: int
+    stall_reason: str | None = None  # work remains and no node can take it: why
+    stalled_for_s: float = 0.0
 
 
 def take_snapshot(s: Scheduler) -> Snapshot:
     now = s.clock()
+    core = s.core
     ledger = s.ledger
     finished = ledger.done + ledger.failed
     remaining = max(0, s.planned - finished)
@@ -57,7 +60,7 @@ def take_snapshot(s: Scheduler) -> Snapshot:
     return Snapshot(
         name=s.spec.name,
         strategy=s.spec.strategy,
-        state=s.state,
+        state=str(s.state),
         planned=s.planned,
         done=ledger.done,
         failed=ledger.failed,
@@ -75,9 +78,9 @@ def take_snapshot(s: Scheduler) -> Snapshot:
             NodeView(
                 node_id=n.node_id,
                 host=n.host,
-                state=n.state,
+                state=core.nodes.state_of(n),
                 slots=n.slots,
-                busy=len(n.leases),
+                busy=core.leases.count(n.node_id),
                 done=n.done,
                 failed=n.failed,
                 last_seen_age_s=now - n.last_seen,
@@ -89,4 +92,6 @@ def take_snapshot(s: Scheduler) -> Snapshot:
         endpoint=s.endpoint,
         link=s.link_security,
         refused_connections=s.refusals.total,
+        stall_reason=core.stall_reason,
+        stalled_for_s=now - core.stalled_since if core.stalled_since is not None else 0.0,
     )

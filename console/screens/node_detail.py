@@ -12,10 +12,10 @@ from textual.widgets import Static
 from console.scheduler.nodes import QUARANTINE_AFTER, NodeInfo
 
 
-def describe_node(node: NodeInfo, trials_running: list[int], seen_ago_s: float) -> Text:
+def describe_node(node: NodeInfo, state: str, trials_running: list[int], seen_ago_s: float) -> Text:
     out = Text()
     out.append(f"Node {node.node_id}", style="bold")
-    out.append(f"   {node.state}\n\n")
+    out.append(f"   {state}\n\n")
     rows = [
         ("host", node.host),
         ("address", node.address or "unknown"),
@@ -24,7 +24,8 @@ def describe_node(node: NodeInfo, trials_running: list[int], seen_ago_s: float) 
         ("running", ", ".join(f"trial {t}" for t in trials_running) or "nothing"),
         ("trials done", str(node.done)),
         ("trials failed", str(node.failed)),
-        ("crashes/timeouts in a row", f"{node.strikes} (quarantined at {QUARANTINE_AFTER})"),
+        ("faults in a row", f"{node.strikes} (quarantined at {QUARANTINE_AFTER})"),
+        ("proven", "yes" if node.proven else "not yet (gets one trial at a time)"),
         ("last heard", f"{seen_ago_s:.1f} s ago"),
     ]
     rows += [(f"version of {name}", str(value)[:40]) for name, value in node.versions.items()]

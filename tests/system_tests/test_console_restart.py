@@ -21,7 +21,7 @@ TRIALS = 16
 def _recorded(checkpoint: Path) -> dict[int, dict]:
     """Finished trials as a resuming console would see them (checkpoint + journal)."""
     loaded = load_search(checkpoint)
-    ledger, _ = restore_ledger(loaded.spec, loaded.state, checkpoint)
+    ledger, _, _ = restore_ledger(loaded.spec, loaded.state, checkpoint)
     return {t.id: t.to_row() for t in ledger.trials.values() if t.is_final}
 
 

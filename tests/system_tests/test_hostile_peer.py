@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import pickle
 import socket
 from pathlib import Path
@@ -46,8 +47,14 @@ BAD_MESSAGES: list[list[bytes]] = [
     ],  # bool as int
     [p.MAGIC, b"HEARTBEAT", b'{"node_id": "", "running": []}'],  # empty id
     # Well-formed RESULTs with impossible numbers: JSON allows NaN, lists may hold anything.
-    p.encode(p.RESULT, _impossible_result(mean=float("nan"))),
-    p.encode(p.RESULT, _impossible_result(fold_scores=["x"])),
+    [p.MAGIC, b"RESULT", json.dumps(_impossible_result(mean=float("nan"))).encode()],
+    [p.MAGIC, b"RESULT", json.dumps(_impossible_result(fold_scores=["x"])).encode()],
+    # A HEARTBEAT nesting 100,000 arrays (~200 KB): once it ended the console (RecursionError).
+    [
+        p.MAGIC,
+        b"HEARTBEAT",
+        b'{"node_id": "x", "running": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    ],
 ]
 
 
@@ -94,10 +101,12 @@ def test_garbage_truncated_oversized_and_pickle_frames_are_dropped(
     # At least every bad message; libzmq may also hand us the raw HTTP bytes as a (bad) message.
     assert dropped >= len(BAD_MESSAGES)
     assert recorder.scored_counts() == {i: 1 for i in range(12)}
+    # Reported at a bounded rate: the first few from each address, then a summary a minute.
     drops = recorder.of(ev.MessageDropped)
-    assert len(drops) == dropped
+    assert 1 <= len(drops) <= 5
     # Each names its sender (a raw-TCP peer speaking no ZMTP metadata has no address to give).
-    assert sum(d.peer.startswith("127.0.0.1 ") for d in drops) >= len(BAD_MESSAGES)
+    assert {d.peer for d in drops} <= {"127.0.0.1", "unknown address"}
+    assert any(d.peer == "127.0.0.1" for d in drops)
 
 
 def test_a_node_with_another_scikit_learn_is_let_in_with_a_warning(
@@ -128,7 +137,7 @@ def test_a_node_with_another_scikit_learn_is_let_in_with_a_warning(
             "running": [],
             "versions": {"sklearn": "0.24.2", "zmq_hpo": "0.1.0"},
         }
-        old.send_multipart(p.encode(p.HELLO, hello))
+        old.send_multipart([p.MAGIC, b"HELLO", json.dumps(hello).encode()])
         await wait_for(lambda: len(recorder.of(ev.NodeJoined)) == 2, 20, "the old node", task)
         old.close()
         scheduler.stop()

@@ -16,14 +16,15 @@ from textual.pilot import Pilot
 
 from console.app import ConsoleApp
 from console.running_search import LaunchOptions
-from console.scheduler import events as ev
-from console.scheduler.core import Scheduler
-from console.scheduler.nodes import NodeInfo
+from console.scheduler.core import CONSOLE_VERSIONS, Scheduler
+from console.scheduler.search_core import Peer
+from console.scheduler.states import SearchState
 from console.search.base import make_strategy
 from console.searchfile import TRIAL_DEFAULTS, SavedState, load_search, save_search
 from console.session import open_search
 from console.widgets.nodes_table import NodesTable
 from console.widgets.trials_table import TrialsTable
+from node import protocol as p
 from tests.conftest import write_search
 from tests.tui_tests.conftest import until
 
@@ -78,13 +79,13 @@ def _write_checkpoint(folder: Path, status: str) -> None:
 
 
 async def _settle(pilot: Pilot) -> None:
-    """Add two nodes running three trials, through the scheduler's own code, and wait for them.
+    """Add two nodes running three trials, through the scheduler's public core, and wait.
 
     No node process connects: a real one reports its machine's host name and heartbeats in real
-    time, so the screen would differ from machine to machine. Instead the scheduler's node book
-    gets NodeInfo entries with fixed host names, each holding as many leases as it has slots, so
-    the scheduler never sends them anything: no credit means no TASK, and its only ping round
-    (the first housekeeping, run here before they join) is never due again under a frozen clock.
+    time, so the screen would differ from machine to machine. Instead the test speaks for two
+    nodes with fixed host names: their HELLOs and a trial's progress go to the SearchCore, and
+    what it decides reaches the app as events. What it would send them is dropped (no socket
+    holds their connections); under the frozen clock nothing more is ever due.
     """
     app = pilot.app
     assert isinstance(app, ConsoleApp)
@@ -92,26 +93,24 @@ async def _settle(pilot: Pilot) -> None:
         pilot, lambda: app.running is not None and app.running.local is not None, 20, "bound"
     )
     scheduler = app.running.scheduler  # type: ignore[union-attr]
-    scheduler._housekeeping()  # the first round: writes and logs the first checkpoint
+    core = scheduler.core
+    scheduler.save()  # the first checkpoint, logged before the nodes join
+    # A paused search shows trials dispatched before the pause: dispatch as if running.
+    paused, core.state = core.state, SearchState.RUNNING
+    sends = []
     for node_id, host, address, slots in NODES:
-        node = NodeInfo(node_id, node_id.encode(), host, slots, 0, FROZEN_AT, address=address)
-        scheduler.nodes.add(node)
-        scheduler._emit(
-            ev.NodeJoined,
-            node_id=node_id,
-            host=host,
-            address=node.address,
-            slots=slots,
-            rejoined=False,
-        )
-        for _ in range(slots):
-            trial = scheduler._next_trial()
-            assert trial is not None
-            scheduler._take_lease(node, trial, f"lease-{trial.id}", FROZEN_AT)
-    first = scheduler.ledger.trials[7]
+        hello = p.Hello(node_id, p.PROTOCOL_VERSION, slots, 0, host, (), dict(CONSOLE_VERSIONS))
+        out = core.on_message(Peer(node_id.encode(), address), hello, FROZEN_AT)
+        out.extend(core.tick(FROZEN_AT))
+        sends += out.sends
+        for event in out.events:
+            scheduler.on_event(event)
+    core.state = paused
+    (first,) = [m for _, m in sends if isinstance(m, p.Task) and m.trial_id == 7]
     for fold, score in ((1, 0.9712), (2, 0.9655)):
-        body = {"trial_id": 7, "lease_id": first.lease_id, "fold": fold, "folds": 5}
-        scheduler._on_progress(scheduler.nodes.get("node-a"), body | {"score": score})
+        progress = p.Progress("node-a", 7, first.lease_id, fold, 5, score)
+        for event in core.on_message(Peer(b"node-a"), progress, FROZEN_AT).events:
+            scheduler.on_event(event)
     await until(
         pilot,
         lambda: app.query_one(NodesTable).row_count == 2 and "9" in app.query_one(TrialsTable).rows,

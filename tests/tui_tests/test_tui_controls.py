@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import zmq
+import zmq.asyncio
+
 from console.screens.confirm import ConfirmScreen
 from console.screens.help import HelpScreen
 from console.screens.node_detail import NodeDetailScreen
@@ -12,6 +15,7 @@ from console.screens.trial_detail import TrialDetailScreen
 from console.searchfile import load_search
 from console.widgets.status_bar import StatusBar
 from console.widgets.trials_table import TrialsTable
+from node import protocol as p
 from tests.conftest import write_search
 from tests.tui_tests.conftest import SIZE, log_text, make_app, table_rows, text_of, until
 
@@ -68,7 +72,7 @@ def test_node_keys_drain_add_and_stop_local_nodes(tmp_path: Path) -> None:
             assert app.running.local.running() == ["local-1", "local-2"]
             await pilot.press("k")  # the cursor is on local-1
             await until(
-                pilot, lambda: scheduler.nodes.get("local-1").state == "left", 20, "node left"
+                pilot, lambda: scheduler.nodes.get("local-1").gone == "left", 20, "node left"
             )
             await until(
                 pilot, lambda: app.running.local.running() == ["local-2"], 10, "local-1 exits"
@@ -164,31 +168,65 @@ def test_help_lists_every_key_and_the_palette_offers_every_action(tmp_path: Path
     asyncio.run(scenario())
 
 
+async def _sit_on_leases(endpoint: str, node_id: str, stop: asyncio.Event) -> None:
+    """A node that joins, takes trials and heartbeats them, but never reports on one."""
+    sock = zmq.asyncio.Context.instance().socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.connect(endpoint)
+    held: list[p.HeldLease] = []
+    sock.send_multipart(p.encode(p.Hello(node_id, p.PROTOCOL_VERSION, 1, 0, "sitter", (), {})))
+    try:
+        while not stop.is_set():
+            while await sock.poll(0):
+                msg = p.decode(await sock.recv_multipart())
+                if isinstance(msg, p.Task):
+                    held.append(p.HeldLease(msg.lease_id, msg.trial_id, 1, msg.search, msg.params))
+            await sock.send_multipart(p.encode(p.Heartbeat(node_id, tuple(held))))
+            await asyncio.sleep(0.1)
+    finally:
+        sock.close()
+
+
 def test_a_quarantined_node_is_shown_and_d_releases_it(tmp_path: Path) -> None:
+    """A node that heartbeats but sits on its trials past their deadline, three times in a
+    row, is quarantined, shown so, and `d` releases it; the trials it held pay nothing."""
+    values = ", ".join(f"{0.1 + i / 1000:.3f}" for i in range(40))  # 2 folds: ~0.2 s a trial
     search = write_search(
         tmp_path,
-        space='crash = { type = "choice", values = [true, false] }',
-        extra_search="max_attempts = 4\n",
+        space=f'seconds = {{ type = "choice", values = [{values}] }}',
+        cv=2,
+        extra_search="trial_timeout_s = 1\n",
     )
     app = make_app(search, tmp_path / "ck.toml", local_nodes=1)
 
     async def scenario() -> None:
         async with app.run_test(size=SIZE) as pilot:
             scheduler = app.running.scheduler
-            node = lambda: scheduler.nodes.get("local-1")  # noqa: E731
-            await until(pilot, lambda: node() is not None and node().quarantined, 30, "quarantine")
-            await until(
-                pilot,
-                lambda: "quarantined" in [r[6] for r in table_rows(app.nodes_table)],
-                5,
-                "the nodes table shows it",
-            )
-            assert "quarantined after 3 crashes/timeouts" in log_text(app)
-            await pilot.press("d")
-            assert not node().quarantined
-            await until(pilot, lambda: scheduler.state == "finished", 30, "the search to end")
-        assert scheduler.ledger.trials[0].status == "failed"
-        assert scheduler.ledger.trials[1].status == "ok"
+            await until(pilot, lambda: scheduler.ledger.done >= 1, 30, "the real node works")
+            stop = asyncio.Event()
+            sitter = asyncio.create_task(_sit_on_leases(scheduler.endpoint, "sitter", stop))
+            node = lambda: scheduler.nodes.get("sitter")  # noqa: E731
+            try:
+                await until(
+                    pilot, lambda: node() is not None and node().quarantined, 30, "quarantine"
+                )
+                await until(
+                    pilot,
+                    lambda: "quarantined" in [r[6] for r in table_rows(app.nodes_table)],
+                    5,
+                    "the nodes table shows it",
+                )
+                assert "quarantined after 3 faults in a row" in log_text(app)
+                assert scheduler.core.leases.count("sitter") == 0  # it gets nothing more
+                app.nodes_table.move_cursor(row=app.nodes_table.get_row_index("sitter"))
+                await pilot.press("d")
+                assert not node().quarantined
+            finally:
+                stop.set()
+                await sitter
+            await until(pilot, lambda: scheduler.state == "finished", 60, "the search to end")
+        # Every trial scored: those the sitter held went back at no cost to their retries.
+        assert all(t.status == "ok" for t in scheduler.ledger.trials.values())
 
     asyncio.run(scenario())
 

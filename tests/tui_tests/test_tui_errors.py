@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import zmq
 
-from console.scheduler.core import Scheduler
+from console.scheduler.search_core import Output, SearchCore
 from console.screens.help import HelpScreen
 from console.searchfile import load_search
+from console.widgets.stall_banner import StallBanner
 from console.widgets.status_bar import StatusBar
 from tests.conftest import write_search
 from tests.tui_tests.conftest import SIZE, log_text, make_app, text_of, until
@@ -42,16 +43,16 @@ def test_a_crash_inside_the_scheduler_is_shown_and_the_ledger_is_saved(
 ) -> None:
     search = write_search(tmp_path, space='seconds = { type = "choice", values = [0.0, 0.01] }')
     checkpoint = tmp_path / "ck.toml"
-    real_housekeeping = Scheduler._housekeeping
+    real_tick = SearchCore.tick
     crashes = []
 
-    def crash_once_after_results(self: Scheduler) -> None:
+    def crash_once_after_results(self: SearchCore, now: float) -> Output:
         if self.ledger.done == 2 and not crashes:
             crashes.append(1)
             raise RuntimeError("boom in housekeeping")
-        real_housekeeping(self)
+        return real_tick(self, now)
 
-    monkeypatch.setattr(Scheduler, "_housekeeping", crash_once_after_results)
+    monkeypatch.setattr(SearchCore, "tick", crash_once_after_results)
     app = make_app(search, checkpoint, local_nodes=1)
 
     async def scenario() -> None:
@@ -84,5 +85,22 @@ def test_a_malformed_message_is_logged_with_its_peer(tmp_path: Path) -> None:
                 hostile.close(linger=0)
             assert "127.0.0.1" in log_text(app)
             assert app.search_state == "running"
+
+    asyncio.run(scenario())
+
+
+def test_a_search_no_node_can_take_shows_a_stall_banner(tmp_path: Path) -> None:
+    """No node joins: after a few seconds a banner says the search is stalled and why."""
+    app = make_app(write_search(tmp_path), tmp_path / "ck.toml", local_nodes=0)
+
+    async def scenario() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            banner = app.query_one(StallBanner)
+            assert not banner.display
+            await until(pilot, lambda: banner.display, 20, "the stall banner")
+            shown = text_of(banner)
+            assert "STALLED" in shown and "no node has joined" in shown
+            assert "hpo-node --connect tcp://127.0.0.1:" in shown
+            await until(pilot, lambda: "stalled: no node can take" in log_text(app), 5, "logged")
 
     asyncio.run(scenario())

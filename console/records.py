@@ -1,0 +1,140 @@
+"""One trial as it is saved: the row format shared by the journal, the checkpoint and export.
+
+`TrialRecord.from_row` is the one validator for a row that comes from disk: a journal line or a
+checkpoint's [[trials]] table that has the wrong types raises RecordError naming the field, never
+a KeyError or TypeError from deep inside the scheduler.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+from typing import Any
+
+
+class TrialStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"  # live only: saved as pending (it runs again, or is adopted)
+    OK = "ok"
+    FAILED = "failed"
+
+
+FINAL_STATUSES = frozenset({TrialStatus.OK, TrialStatus.FAILED})
+SAVED_STATUSES = (TrialStatus.PENDING, TrialStatus.OK, TrialStatus.FAILED)
+
+
+class RecordError(ValueError):
+    """A saved trial row is unusable; the message names the field."""
+
+
+@dataclass(frozen=True)
+class OpenLease:
+    """A lease issued for a trial that has no outcome yet: saved before its TASK leaves, so a
+    restarted console recognises the node's result (or its HELLO) as one it issued."""
+
+    lease_id: str
+    node_id: str
+    attempt: int
+
+    def to_row(self) -> dict[str, Any]:
+        return {"lease": self.lease_id, "node": self.node_id, "attempt": self.attempt}
+
+    @classmethod
+    def from_row(cls, row: Any) -> OpenLease:
+        if not isinstance(row, dict):
+            raise RecordError("leases: each item must be a table")
+        lease, node, attempt = row.get("lease"), row.get("node"), row.get("attempt")
+        if not (isinstance(lease, str) and isinstance(node, str) and _is_int(attempt)):
+            raise RecordError("leases: each item needs lease (string), node (string), attempt")
+        return cls(lease, node, attempt)
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """The saved form of one trial. A running trial is saved as pending, with its open leases."""
+
+    id: int
+    params: dict[str, Any]
+    status: str = TrialStatus.PENDING
+    score: float | None = None
+    std: float | None = None
+    fold_scores: tuple[float, ...] = ()
+    attempts: int = 0  # how many times it was dispatched
+    failures: int = 0  # timeouts and crashes charged to the trial itself
+    node: str | None = None
+    duration_s: float | None = None
+    error: str | None = None
+    finished_at: str | None = None
+    leases: tuple[OpenLease, ...] = field(default=())
+
+    def to_row(self) -> dict[str, Any]:
+        row = {f.name: getattr(self, f.name) for f in fields(self)}
+        row["status"] = str(self.status)
+        row["fold_scores"] = list(self.fold_scores)
+        row["leases"] = [lease.to_row() for lease in self.leases]
+        return row
+
+    @classmethod
+    def from_row(cls, row: Any) -> TrialRecord:
+        """Validate a row read from disk; RecordError says which field is wrong."""
+        if not isinstance(row, dict):
+            raise RecordError("a trial row must be a JSON object")
+        unknown = sorted(set(row) - set(ROW_DEFAULTS))
+        if unknown:
+            raise RecordError(f"unknown field(s) {', '.join(unknown)}")
+        if not _is_int(row.get("id")) or row["id"] < 0:
+            raise RecordError(f"id must be an integer >= 0, got {row.get('id')!r}")
+        if not isinstance(row.get("params"), dict):
+            raise RecordError("params must be a table")
+        status = row.get("status", TrialStatus.PENDING)
+        if status not in SAVED_STATUSES:
+            raise RecordError(f"status must be one of pending, ok, failed, got {status!r}")
+        for name in ("score", "std", "duration_s"):
+            if row.get(name) is not None and not _is_number(row[name]):
+                raise RecordError(f"{name} must be a finite number")
+        for name in ("attempts", "failures"):
+            if not _is_int(row.get(name, 0)) or row.get(name, 0) < 0:
+                raise RecordError(f"{name} must be an integer >= 0")
+        for name in ("node", "error", "finished_at"):
+            if row.get(name) is not None and not isinstance(row[name], str):
+                raise RecordError(f"{name} must be a string")
+        scores = row.get("fold_scores") or []
+        if not isinstance(scores, list) or not all(_is_number(s) for s in scores):
+            raise RecordError("fold_scores must be a list of finite numbers")
+        if status == TrialStatus.OK and row.get("score") is None:
+            raise RecordError("an ok trial needs a score")
+        leases = row.get("leases") or []
+        if not isinstance(leases, list):
+            raise RecordError("leases must be a list")
+        return cls(
+            id=row["id"],
+            params=dict(row["params"]),
+            status=TrialStatus(status),
+            score=_float_or_none(row.get("score")),
+            std=_float_or_none(row.get("std")),
+            fold_scores=tuple(float(s) for s in scores),
+            attempts=row.get("attempts", 0),
+            failures=row.get("failures", 0),
+            node=row.get("node"),
+            duration_s=_float_or_none(row.get("duration_s")),
+            error=row.get("error"),
+            finished_at=row.get("finished_at"),
+            leases=tuple(OpenLease.from_row(item) for item in leases),
+        )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _float_or_none(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+# Every saved field with its default: what a row may hold (the checkpoint's [[trials]] keys).
+ROW_DEFAULTS: dict[str, Any] = TrialRecord(id=0, params={}).to_row() | {"id": None, "params": None}
