@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import write_search
-from tests.deploy_tests.docker_stack import Stack, engine_problem, wait_for
+from tests.deploy_tests.docker_stack import IMAGE, Stack, engine_problem, wait_for
 from tests.store_tests.conftest import add_export
 
 pytestmark = pytest.mark.timeout(600)
@@ -89,7 +89,9 @@ def test_up_runs_the_search_and_returns_the_consoles_exit_code(stack: Stack) -> 
     # Three node containers did the work, each under its container's hostname.
     hosts = {stack.hostname(c) for c in stack.containers("node")}
     assert len(hosts) == 3 and {t["node"] for t in checkpoint["trials"]} <= hosts
-    # The model is in the object store, and its bytes match the manifest's sha256.
+    # The model is in the object store, and its bytes match the manifest's sha256. `up` stopped
+    # every service when the console exited: start MinIO again to ask it.
+    stack.compose("up", "-d", "--wait", "minio", timeout=120)
     check = (
         "import hashlib, json, os, minio; c = minio.Minio('minio:9000', "
         "os.environ['A'], os.environ['S'], secure=False); "
@@ -99,7 +101,7 @@ def test_up_runs_the_search_and_returns_the_consoles_exit_code(stack: Stack) -> 
     )
     out = stack.docker(
         "run", "--rm", "--network", f"{stack.project}_default", "-e", "A=hpo-demo",
-        "-e", "S=hpo-demo-secret", "zmq-hpo:deploy-test", "python", "-c", check, timeout=90,
+        "-e", "S=hpo-demo-secret", IMAGE, "timeout", "60", "python", "-c", check, timeout=90,
     )  # fmt: skip
     trial, declared, actual = json.loads(out.strip().splitlines()[-1])
     assert trial == best["id"] and declared == actual
