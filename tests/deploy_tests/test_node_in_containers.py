@@ -36,9 +36,20 @@ def test_a_node_stopped_while_starting_exits_0(tmp_path: Path) -> None:
         [sys.executable, "-m", "node", "--connect", "tcp://127.0.0.1:9", "--slots", "1"],
         cwd=REPO, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    time.sleep(0.3)  # mid start-up (imports, slot processes): the case under test, not a wait
+    # SIGTERM as soon as the node handles it (its first act), i.e. while it is still loading
+    # scikit-learn and starting its slot processes: the window `docker stop` used to hit.
+    wait_until(lambda: _catches_sigterm(proc.pid), 30, "the node to install its handler")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0, proc.stderr.read() if proc.stderr else ""
+
+
+def _catches_sigterm(pid: int) -> bool:
+    """SigCgt in /proc/PID/status: the signals the process has handlers for."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    caught = int(
+        next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt")), 16
+    )
+    return bool(caught & (1 << (signal.SIGTERM - 1)))
 
 
 class _Watch(HandshakeWatch):
