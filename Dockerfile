@@ -20,11 +20,12 @@ ENV PIP_NO_CACHE_DIR=1 \
 RUN python -m venv /opt/venv
 WORKDIR /src
 # pyproject.toml names README.md as the package's long description, so the build needs it.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY console ./console
 COPY node ./node
-# Not editable: the venv must work on its own once /src is gone.
-RUN /opt/venv/bin/pip install --no-cache-dir ".[console]"
+# Not editable: the venv must work on its own once /src is gone. --constraint pins every
+# dependency, direct and transitive, to the versions the tests ran with (constraints.txt).
+RUN /opt/venv/bin/pip install --no-cache-dir --constraint constraints.txt ".[console]"
 
 # --- runtime: the same Python base (the venv's interpreter links to it), the venv, a user.
 FROM python:${PYTHON_VERSION}-slim

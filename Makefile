@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run store test lint docker-lint bench clean
+.PHONY: run store test lint docker-lint deploy-test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ lint: $(STAMP) docker-lint
 # hadolint (from the dev extra) on the Dockerfile; any finding, even a style one, fails.
 docker-lint: $(STAMP)
 	$(BIN)/hadolint --failure-threshold style Dockerfile
+
+# The deploy tests alone: the compose file and Dockerfile checks, the local-process topology, and
+# the real stack where a Docker engine answers (HPO_REQUIRE_DOCKER=1: fail instead of skipping).
+deploy-test: $(STAMP)
+	$(BIN)/python -m pytest -q tests/deploy_tests
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -8,11 +8,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+import time
 from pathlib import Path
+from types import FrameType
 
 from node import package_version
-from node.curve import KeyFileError, load_node_keys
+from node.curve import KeyFileError, NodeKeys, load_node_keys
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -67,6 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 0 when the console says its search is over (env HPO_EXIT_WHEN_DONE=1); "
         "by default the node waits quietly for the next console",
     )
+    parser.add_argument(
+        "--keys-wait",
+        type=float,
+        default=float(_env("HPO_KEYS_WAIT_S", "0") or 0),
+        metavar="SECONDS",
+        help="wait up to this long for the --keys bundle to appear, e.g. while a console "
+        "container makes it (env HPO_KEYS_WAIT_S; default 0: fail at once)",
+    )
     parser.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     parser.add_argument(
@@ -77,7 +88,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class EarlyStop:
+    """SIGTERM/SIGINT before the supervisor runs: remembered, not fatal.
+
+    Loading scikit-learn and starting the trial processes takes seconds. Until the supervisor
+    installs its own handlers, Python's defaults would let `docker stop` kill the node (exit 143)
+    or raise KeyboardInterrupt; this handler, installed first thing, turns either into a clean
+    exit 0 once the supervisor exists (it hands back nothing: it never connected).
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.target: object | None = None  # the supervisor, once made: told to stop at once
+
+    def install(self) -> None:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._on_signal)
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self.signum = signum
+        if self.target is not None:
+            self.target.stop_requested = True  # type: ignore[attr-defined]
+
+
 def main(argv: list[str] | None = None) -> int:
+    early = EarlyStop()
+    early.install()
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=args.log_level.upper(),
@@ -91,12 +127,17 @@ def main(argv: list[str] | None = None) -> int:
         print("hpo-node: --slots and --prefetch must be >= 0, --heartbeat > 0", file=sys.stderr)
         return 2
     try:
-        keys = load_node_keys(args.keys) if args.keys is not None else None
+        keys = _load_keys(args.keys, args.keys_wait, early) if args.keys is not None else None
     except KeyFileError as exc:
         print(f"hpo-node: --keys: {exc}", file=sys.stderr)
         return 2
+    if early.signum is not None:
+        return _stopped_early(early.signum)
     # Imported late so `--help` answers instantly, without loading scikit-learn.
     from node.worker import NodeConfig, NodeSupervisor
+
+    if early.signum is not None:
+        return _stopped_early(early.signum)
 
     config = NodeConfig(
         connect=args.connect,
@@ -109,7 +150,35 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.node_id:
         config.node_id = args.node_id
-    return NodeSupervisor(config).run()
+    supervisor = NodeSupervisor(config)  # starts the slot processes: the slow part
+    early.target = supervisor
+    if early.signum is not None:
+        supervisor.stop_requested = True  # run() closes the slots and returns 0 at once
+    return supervisor.run()
+
+
+def _load_keys(folder: Path, wait_s: float, early: EarlyStop) -> NodeKeys:
+    """The bundle, polled until it loads (or `wait_s` passes): under compose, the console
+    container makes it, and the nodes must not depend on the console to start."""
+    deadline = time.monotonic() + wait_s
+    said = False
+    while True:
+        try:
+            return load_node_keys(folder)
+        except KeyFileError:
+            if time.monotonic() >= deadline or early.signum is not None:
+                raise
+            if not said:
+                print(f"hpo-node: waiting up to {wait_s:g}s for the key bundle {folder}",
+                      file=sys.stderr)  # fmt: skip
+                said = True
+            time.sleep(0.5)
+
+
+def _stopped_early(signum: int) -> int:
+    name = signal.Signals(signum).name
+    print(f"hpo-node: {name} received while starting, stopping", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":

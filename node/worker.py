@@ -23,6 +23,7 @@ from node import package_version
 from node import protocol as p
 from node.curve import NodeKeys
 from node.handshake import HandshakeWatch
+from node.identity import default_node_id
 from node.runner import SlotProcess
 from node.transport import make_dealer
 
@@ -36,7 +37,7 @@ class NodeConfig:
 
     connect: str
     slots: int
-    node_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    node_id: str = field(default_factory=default_node_id)  # HOST-PID; HOST in a container
     heartbeat_s: float = 1.0
     prefetch: int = 0  # tasks held beyond `slots`, to hide the round trip for very short trials
     max_backoff_s: float = 8.0

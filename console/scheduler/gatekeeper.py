@@ -37,15 +37,19 @@ _HANDSHAKE_ERRORS = {
     0x11000001: "its CURVE handshake failed (does its bundle hold this console's public key?)",
     0x11000002: "it does not use CURVE (a node started without --keys?)",
 }
-# NO_DETAIL is the peer hanging up mid-handshake: a plaintext node does that when it reads the
-# console's CURVE greeting before the console reads its own.
+# NO_DETAIL is the peer hanging up mid-handshake. It proves nothing about the peer's keys: a
+# keyed node does it when it gives up waiting (a console busy starting, ZAP answered late), and a
+# plaintext node does it on some attempts, when it reads the console's CURVE greeting before the
+# console reads its own. So it is watched (every failure must claim its DISCONNECTED, or the next
+# refusal would name the wrong peer) but never reported as a refusal: a plaintext node retries
+# every few hundred milliseconds, and most of its attempts fail conclusively ("does not use CURVE").
 _MONITORED = (
     zmq.EVENT_DISCONNECTED
     | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
     | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
 )
 CLAIM_WITHIN_S = 2.0  # a closed connection older than this belongs to no pending failure
-HUNG_UP = "it hung up during the CURVE handshake (a node started without --keys?)"
+HUNG_UP = "it hung up during the CURVE handshake"  # in the diagnostics log only: not a refusal
 
 
 class RefusalLog:
@@ -81,7 +85,8 @@ class Gatekeeper:
         self._tasks: list[asyncio.Task[None]] = []
         self._sockets: list[zmq.Socket] = []
         self._closed: ClosedPeers | None = None  # None: not TCP
-        self._failing: deque[str] = deque()  # handshake failures whose disconnects come next
+        # Handshake failures whose disconnects come next: (reason, whether it is a refusal).
+        self._failing: deque[tuple[str, bool]] = deque()
         self._closed_recently: dict[str, float] = {}  # peer -> when its connection closed
         self._monitor_thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -180,10 +185,11 @@ class Gatekeeper:
     def _on_monitor_event(self, kind: int, value: int) -> tuple[str, str] | None:
         """(peer, reason) when a connection was dropped for failing its handshake."""
         if kind == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
-            self._failing.append(_HANDSHAKE_ERRORS.get(value, f"handshake failed ({value:#x})"))
+            reason = _HANDSHAKE_ERRORS.get(value, f"handshake failed ({value:#x})")
+            self._failing.append((reason, True))
             return None
         if kind == zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL:
-            self._failing.append(HUNG_UP)
+            self._failing.append((HUNG_UP, False))
             return None
         # DISCONNECTED. Connections close in bursts (three bad nodes retrying at once, ZAP
         # refusals, nodes leaving), so closed peers wait in a pool for a failure to claim them.
@@ -197,9 +203,12 @@ class Gatekeeper:
                 del self._closed_recently[peer]
         if not self._failing:
             return None
-        reason = self._failing.popleft()
-        if not self._closed_recently:
-            return "unknown address", reason
-        peer = max(self._closed_recently, key=self._closed_recently.__getitem__)
-        del self._closed_recently[peer]
+        reason, refusal = self._failing.popleft()
+        peer = "unknown address"
+        if self._closed_recently:
+            peer = max(self._closed_recently, key=self._closed_recently.__getitem__)
+            del self._closed_recently[peer]
+        if not refusal:
+            log.info("a peer (%s) %s: not a refusal, it may have had keys", peer, reason)
+            return None
         return peer, reason

@@ -4,6 +4,8 @@ keeps its promises (scalable nodes, no start order on the console, MinIO healthy
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +67,7 @@ def test_one_image_built_once_for_keys_nodes_and_console(services: dict[str, Any
     images = {services[name]["image"] for name in IMAGE_SERVICES}
     assert images == {"zmq-hpo:latest"}
     builders = [name for name in IMAGE_SERVICES if "build" in services[name]]
-    assert builders == ["keys"]  # the others use the image it builds (and Swarm ignores build)
+    assert builders == ["keys", "console"]  # the same image; nodes use it (Swarm ignores build)
 
 
 def test_nodes_scale_and_get_signals(services: dict[str, Any]) -> None:
@@ -83,24 +85,57 @@ def test_nodes_scale_and_get_signals(services: dict[str, Any]) -> None:
 
 
 def test_nodes_wait_for_their_keys_only_not_for_the_console(services: dict[str, Any]) -> None:
-    assert depends_on(services["node"]) == {"keys": "service_completed_successfully"}
+    # No one-shot service under `up`: its exit would abort `up --exit-code-from console`. The
+    # console makes the keys; nodes wait for their bundle themselves (HPO_KEYS_WAIT_S).
+    assert depends_on(services["node"]) == {}
+    assert environment_of(services["node"])["HPO_KEYS_WAIT_S"] == "300"
+    assert services["keys"]["profiles"] == ["tools"]
     dependents = [name for name, svc in services.items() if "console" in depends_on(svc)]
     assert dependents == []
 
 
 def test_the_console_waits_for_a_healthy_minio_and_the_keys(services: dict[str, Any]) -> None:
     console = services["console"]
-    assert depends_on(console) == {
-        "minio": "service_healthy",
-        "keys": "service_completed_successfully",
-    }
+    assert depends_on(console) == {"minio": "service_healthy"}
     assert console["init"] is True
-    assert console["ports"] == ["5555:5555"]
+    assert console["ports"] == ["5555:5555"]  # ${HPO_CONSOLE_PORT:-5555}
     assert volume_mounts(console)["/app/runs"] == "runs"
     command = console["command"]
-    assert command[:2] == ["hpo-console", "sample.toml"]  # ${HPO_SEARCH:-sample.toml}
-    assert " ".join(command[2:]) == "--bind tcp://0.0.0.0:5555 --keys /keys --local-nodes 0"
-    assert environment_of(console)["MINIO_ENDPOINT"] == "minio:9000"
+    assert command[:2] == ["sh", "-c"]  # only to add --fresh; then exec, so no shell stays
+    assert 'exec hpo-console "$HPO_SEARCH" --bind tcp://0.0.0.0:5555 --keys /keys ' in command[2]
+    assert command[2].endswith('--local-nodes 0 "$@"')
+    env = environment_of(console)
+    assert env["MINIO_ENDPOINT"] == "minio:9000"
+    assert (env["HPO_SEARCH"], env["HPO_FRESH"]) == ("sample.toml", "")
+
+
+def test_the_published_port_and_the_search_come_from_the_environment() -> None:
+    custom = load_compose(
+        {"HPO_CONSOLE_PORT": "127.0.0.1:6000", "HPO_SEARCH": "runs/x.toml", "HPO_FRESH": "1"}
+    )["services"]["console"]
+    assert custom["ports"] == ["127.0.0.1:6000:5555"]  # one address of the host only
+    env = environment_of(custom)
+    assert (env["HPO_SEARCH"], env["HPO_FRESH"]) == ("runs/x.toml", "1")
+
+
+def _run_console_script(tmp_path: Path, hostname: str, fresh: str) -> list[str]:
+    """The console's `sh -c` script with hpo-console replaced by a stub that prints its args."""
+    script = load_compose({})["services"]["console"]["command"][2]
+    script = script.replace("/app/runs", str(tmp_path)).replace("exec hpo-console", "exec echo")
+    script = script.replace("$(hostname)", hostname).replace("hpo-console keys", "true")
+    env = {"PATH": os.environ["PATH"], "HPO_SEARCH": "s.toml", "HPO_FRESH": fresh}
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, env=env, timeout=10)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def test_hpo_fresh_starts_over_on_a_containers_first_start_only(tmp_path: Path) -> None:
+    assert "--fresh" not in _run_console_script(tmp_path, "c1", fresh="")
+    first = _run_console_script(tmp_path, "c2", fresh="1")
+    assert first[0] == "s.toml" and first[-1] == "--fresh"
+    # The same container restarted (after a crash) resumes; a new one starts over again.
+    assert "--fresh" not in _run_console_script(tmp_path, "c2", fresh="1")
+    assert "--fresh" in _run_console_script(tmp_path, "c3", fresh="1")
 
 
 def test_the_console_is_headless_under_up_and_never_reruns_a_finished_search(
@@ -127,11 +162,10 @@ def test_minio_is_health_checked_and_keeps_its_data(services: dict[str, Any]) ->
 
 def test_keys_are_made_once_into_a_named_volume(services: dict[str, Any]) -> None:
     keys = services["keys"]
-    script = keys["command"][-1]
-    assert script.split(" && ") == [
-        "hpo-console keys init /keys --exist-ok",  # the console's keypair, once
-        "hpo-console keys add-node /keys compose --exist-ok",  # the bundle the nodes use
-    ]
+    script = services["console"]["command"][2]
+    assert "hpo-console keys init /keys --exist-ok >/dev/null &&" in script  # the keypair, once
+    assert "hpo-console keys add-node /keys compose --exist-ok >/dev/null &&" in script
+    assert volume_mounts(services["console"])["/keys"] == "keys"
     assert keys["restart"] == "no" and keys["deploy"]["restart_policy"]["condition"] == "none"
     assert volume_mounts(keys) == {"/keys": "keys"}
 

@@ -66,33 +66,35 @@ def write_quick_search(workdir: Path, bucket: str) -> None:
     add_export(search, bucket, auto=True)
 
 
-def run_keys_service(local: LocalCompose) -> None:
-    keys = local.start("keys", "keys")
-    assert keys.wait(timeout=30) == 0, local.log("keys")
+def check_keys(local: LocalCompose) -> None:
+    """The console made the keypair and the nodes' bundle, secrets private."""
     bundle = local.local_path("/keys/nodes/compose")
     assert stat.S_IMODE((bundle / "node.key_secret").stat().st_mode) == 0o600
     assert (local.local_path("/keys") / "console.key_secret").exists()
 
 
 def start_nodes_before_the_console(local: LocalCompose) -> list[subprocess.Popen[bytes]]:
-    """`deploy.replicas` nodes, each shown to have looked for the console and not found it."""
+    """`deploy.replicas` nodes, each shown to wait for the bundle the console will make."""
     count = local.services["node"]["deploy"]["replicas"]
     nodes = [local.start("node", f"node-{n}") for n in range(count)]
     wait_until(
-        lambda: all("did not answer" in local.log(f"node-{n}") for n in range(count)),
+        lambda: all("waiting up to 300s for the key bundle" in local.log(f"node-{n}")
+                    for n in range(count)),
         timeout=30,
-        what="every node to try the console before it exists",
-    )
-    assert all(node.poll() is None for node in nodes)  # still there, still trying
+        what="every node to wait for its keys before the console exists",
+    )  # fmt: skip
+    assert all(node.poll() is None for node in nodes)  # still there, still waiting
     return nodes
 
 
 def test_compose_up_runs_the_search_to_the_end_over_curve_and_exports(
     topology: LocalCompose, s3_store: LocalStore, bucket: str
 ) -> None:
-    run_keys_service(topology)
     nodes = start_nodes_before_the_console(topology)
     console = topology.start("console", "console")
+    wait_until(lambda: all("did not answer" in topology.log(f"node-{n}") or "joined" in
+               topology.log("console") for n in range(len(nodes))), 30, "keys made")  # fmt: skip
+    check_keys(topology)
     wait_until(lambda: console.poll() is not None, timeout=60, what="the console to finish")
     output = topology.log("console")
     assert console.returncode == 0, output
