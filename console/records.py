@@ -18,10 +18,11 @@ class TrialStatus(StrEnum):
     RUNNING = "running"  # live only: saved as pending (it runs again, or is adopted)
     OK = "ok"
     FAILED = "failed"
+    PRUNED = "pruned"  # stopped early by the pruner: partial fold scores, never the best
 
 
-FINAL_STATUSES = frozenset({TrialStatus.OK, TrialStatus.FAILED})
-SAVED_STATUSES = (TrialStatus.PENDING, TrialStatus.OK, TrialStatus.FAILED)
+FINAL_STATUSES = frozenset({TrialStatus.OK, TrialStatus.FAILED, TrialStatus.PRUNED})
+SAVED_STATUSES = (TrialStatus.PENDING, TrialStatus.OK, TrialStatus.FAILED, TrialStatus.PRUNED)
 
 
 class RecordError(ValueError):

@@ -126,12 +126,16 @@ class Result(Message):
     fold_scores: tuple[float, ...]
     fit_time_s: float
     error: str | None
+    # Which folds `fold_scores` are for (the TASK's `folds`, in order); empty = folds 1..n.
+    folds: tuple[int, ...] = ()
 
     def check(self) -> None:
         if self.status not in RESULT_STATUSES:
             raise ProtocolError(f"RESULT with unknown status {self.status[:20]!r}")
         if len(self.fold_scores) > 1000:
             raise ProtocolError("RESULT fold_scores must be at most 1000 numbers")
+        if len(self.folds) > 1000 or any(not 0 < fold <= 1000 for fold in self.folds):
+            raise ProtocolError("RESULT folds must be at most 1000 fold numbers in 1..1000")
         if self.fit_time_s < 0:
             raise ProtocolError("RESULT fit_time_s must be >= 0")
         if self.status == STATUS_OK and self.mean is None:
@@ -181,6 +185,12 @@ class Task(Message):
     dataset: dict[str, Any]
     search: str
     acks: tuple[str, ...] = ()  # ACKs riding on the task: saves a send and a wake-up
+    # The 1-based CV folds this unit covers, in the splitter's order; empty = every fold.
+    folds: tuple[int, ...] = ()
+
+    def check(self) -> None:
+        if len(self.folds) > 1000 or any(not 0 < fold <= 1000 for fold in self.folds):
+            raise ProtocolError("TASK folds must be at most 1000 fold numbers in 1..1000")
 
 
 @dataclass(frozen=True, slots=True)

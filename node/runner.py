@@ -50,6 +50,7 @@ class SlotProcess:
         self.task: dict[str, Any] | None = None
         self.started_at = 0.0
         self._fold_scores: list[float] = []
+        self._fold_numbers: list[int] = []
         self._closed = False
         self._quick_deaths = 0
         self._spawned_at = 0.0
@@ -84,6 +85,7 @@ class SlotProcess:
         self.task = task
         self.started_at = time.monotonic()
         self._fold_scores = []
+        self._fold_numbers = []
 
     def poll_events(self) -> list[Event]:
         """Every event available now, without blocking: progress, then the result."""
@@ -104,6 +106,7 @@ class SlotProcess:
                 continue  # nothing should arrive while idle; ignore rather than misattribute
             if kind == "progress":
                 self._fold_scores.append(body["score"])
+                self._fold_numbers.append(body["fold"])
                 events.append(("progress", body))
             elif kind == "result":
                 self._quick_deaths = 0
@@ -208,6 +211,7 @@ class SlotProcess:
                 kind, body = self._conn.recv()
                 if kind == "progress":
                     self._fold_scores.append(body["score"])
+                    self._fold_numbers.append(body["fold"])
 
     def _end_trial(self, status: str, error: str) -> dict[str, Any]:
         body = {
@@ -215,6 +219,7 @@ class SlotProcess:
             "mean": None,
             "std": None,
             "fold_scores": list(self._fold_scores),
+            "folds": list(self._fold_numbers),
             "fit_time_s": time.monotonic() - self.started_at,
             "error": error,
         }
@@ -225,6 +230,7 @@ class SlotProcess:
         self.busy = False
         self.task = None
         self._fold_scores = []
+        self._fold_numbers = []
 
     def _trial_id(self) -> Any:
         return (self.task or {}).get("trial_id")

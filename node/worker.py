@@ -346,6 +346,7 @@ class NodeSupervisor:
             fold_scores=tuple(outcome.get("fold_scores", ())),
             fit_time_s=outcome.get("fit_time_s", 0.0),
             error=outcome.get("error"),
+            folds=tuple(outcome.get("folds", ())),
         )
         if result.status != p.STATUS_CANCELLED:
             self.outbox[task.lease_id] = result  # kept until the console ACKs it

@@ -107,6 +107,15 @@ def test_svc_on_iris_matches_cross_val_score() -> None:
     assert result["fit_time_s"] > 0
 
 
+def test_a_unit_of_folds_scores_exactly_those_folds_of_the_whole_trial() -> None:
+    whole = run_trial(make_task())
+    unit = run_trial({**make_task(), "folds": [4, 2]})
+    assert unit["status"] == "ok", unit["error"]
+    assert unit["folds"] == [2, 4]  # in the splitter's order, whatever order was asked
+    assert unit["fold_scores"] == [whole["fold_scores"][1], whole["fold_scores"][3]]
+    assert whole["folds"] == [1, 2, 3, 4, 5]
+
+
 def test_regressor_on_diabetes_with_r2_matches_cross_val_score() -> None:
     task = make_task(estimator="random_forest_regressor", params={"n_estimators": 10},
                      metric="r2", cv=3, seed=11, dataset=DIABETES)  # fmt: skip
