@@ -245,7 +245,7 @@ class ConsoleApp(Controls, FileControls, Exporting, App[int]):
         snap = self.running.scheduler.snapshot()
         lines = [
             f"search {snap.name!r} {snap.state}: {snap.done} scored, {snap.failed} failed, "
-            f"{snap.planned - snap.done - snap.failed} not run"
+            f"{snap.planned - snap.finished} not run"
         ]
         if snap.best_trial is not None:
             lines.append(

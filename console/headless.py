@@ -35,8 +35,9 @@ def status_line(snap: Snapshot) -> str:
     best = f"{snap.best_score:.4f}" if snap.best_score is not None else "--"
     live = sum(1 for n in snap.nodes if n.state not in ("lost", "left"))
     return (
-        f"[{snap.state}] {snap.done + snap.failed}/{snap.planned} done"
-        f" ({snap.failed} failed), {snap.running} running, best {best},"
+        f"[{snap.state}] {snap.finished}/{snap.planned} done"
+        f" ({snap.failed} failed{f', {snap.pruned} pruned' if snap.pruned else ''}),"
+        f" {snap.running} running, best {best},"
         f" {snap.rate_per_s:.2f} trials/s, ETA {format_duration(snap.eta_s)},"
         f" {live} node(s)"
     )
@@ -92,6 +93,8 @@ def describe(event: ev.Event) -> str | None:
             return f"new best: trial {t} scored {s:.4f} +- {sd:.4f} on {n}"
         case ev.TrialFailed(trial_id=t, status=st, error=e, final=final):
             return f"trial {t} {st}{'' if final else ' (will retry)'}: {e.splitlines()[-1][:200]}"
+        case ev.TrialPruned(trial_id=t, folds_done=k, folds=n, running_mean=m):
+            return f"trial {t} pruned after {k} of {n} folds (mean so far {m:.4f})"
         case ev.TrialRequeued(trial_id=t, reason=why):
             return f"trial {t} requeued: {why}"
         case ev.SearchStateChanged(state=s):
@@ -195,7 +198,8 @@ def _on_interrupt(scheduler: Scheduler, reporter: HeadlessReporter) -> None:
 def _print_summary(reporter: HeadlessReporter, snap: Snapshot) -> None:
     reporter.say(
         f"search {snap.state}: {snap.done} scored, {snap.failed} failed, "
-        f"{snap.planned - snap.done - snap.failed} not run, "
+        f"{f'{snap.pruned} pruned, ' if snap.pruned else ''}"
+        f"{snap.planned - snap.finished} not run, "
         f"in {format_duration(snap.elapsed_s)}"
     )
     if snap.best_trial is None:

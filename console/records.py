@@ -32,14 +32,20 @@ class RecordError(ValueError):
 @dataclass(frozen=True)
 class OpenLease:
     """A lease issued for a trial that has no outcome yet: saved before its TASK leaves, so a
-    restarted console recognises the node's result (or its HELLO) as one it issued."""
+    restarted console recognises the node's result (or its HELLO) as one it issued. `folds` are
+    the CV folds the unit covers (empty: the whole trial, as files written before units say)."""
 
     lease_id: str
     node_id: str
     attempt: int
+    folds: tuple[int, ...] = ()
 
     def to_row(self) -> dict[str, Any]:
-        return {"lease": self.lease_id, "node": self.node_id, "attempt": self.attempt}
+        row: dict[str, Any] = {"lease": self.lease_id, "node": self.node_id}
+        row["attempt"] = self.attempt
+        if self.folds:
+            row["folds"] = list(self.folds)
+        return row
 
     @classmethod
     def from_row(cls, row: Any) -> OpenLease:
@@ -48,7 +54,12 @@ class OpenLease:
         lease, node, attempt = row.get("lease"), row.get("node"), row.get("attempt")
         if not (isinstance(lease, str) and isinstance(node, str) and _is_int(attempt)):
             raise RecordError("leases: each item needs lease (string), node (string), attempt")
-        return cls(lease, node, attempt)
+        folds = row.get("folds", [])
+        if not _is_fold_list(folds):
+            raise RecordError("leases: folds must be a list of fold numbers >= 1")
+        if set(row) - {"lease", "node", "attempt", "folds"}:
+            raise RecordError(f"leases: unknown field(s) in {sorted(row)}")
+        return cls(lease, node, attempt, tuple(folds))
 
 
 @dataclass(frozen=True)
@@ -61,7 +72,9 @@ class TrialRecord:
     score: float | None = None
     std: float | None = None
     fold_scores: tuple[float, ...] = ()
-    attempts: int = 0  # how many times it was dispatched
+    # The fold number of each of `fold_scores` (empty: folds 1..n in order, as a whole trial).
+    folds: tuple[int, ...] = ()
+    attempts: int = 0  # how many times its most-tried fold was dispatched
     failures: int = 0  # timeouts and crashes charged to the trial itself
     node: str | None = None
     duration_s: float | None = None
@@ -69,10 +82,16 @@ class TrialRecord:
     finished_at: str | None = None
     leases: tuple[OpenLease, ...] = field(default=())
 
+    def scores_by_fold(self) -> dict[int, float]:
+        """Each recorded fold's score by fold number."""
+        numbers = self.folds or range(1, len(self.fold_scores) + 1)
+        return dict(zip(numbers, self.fold_scores, strict=True))
+
     def to_row(self) -> dict[str, Any]:
         row = {f.name: getattr(self, f.name) for f in fields(self)}
         row["status"] = str(self.status)
         row["fold_scores"] = list(self.fold_scores)
+        row["folds"] = list(self.folds)
         row["leases"] = [lease.to_row() for lease in self.leases]
         return row
 
@@ -90,7 +109,8 @@ class TrialRecord:
             raise RecordError("params must be a table")
         status = row.get("status", TrialStatus.PENDING)
         if status not in SAVED_STATUSES:
-            raise RecordError(f"status must be one of pending, ok, failed, got {status!r}")
+            choices = ", ".join(SAVED_STATUSES)
+            raise RecordError(f"status must be one of {choices}, got {status!r}")
         for name in ("score", "std", "duration_s"):
             if row.get(name) is not None and not _is_number(row[name]):
                 raise RecordError(f"{name} must be a finite number")
@@ -103,6 +123,9 @@ class TrialRecord:
         scores = row.get("fold_scores") or []
         if not isinstance(scores, list) or not all(_is_number(s) for s in scores):
             raise RecordError("fold_scores must be a list of finite numbers")
+        folds = row.get("folds") or []
+        if not _is_fold_list(folds) or (folds and len(folds) != len(scores)):
+            raise RecordError("folds must list one fold number >= 1 per fold score")
         if status == TrialStatus.OK and row.get("score") is None:
             raise RecordError("an ok trial needs a score")
         leases = row.get("leases") or []
@@ -115,6 +138,7 @@ class TrialRecord:
             score=_float_or_none(row.get("score")),
             std=_float_or_none(row.get("std")),
             fold_scores=tuple(float(s) for s in scores),
+            folds=tuple(folds),
             attempts=row.get("attempts", 0),
             failures=row.get("failures", 0),
             node=row.get("node"),
@@ -127,6 +151,10 @@ class TrialRecord:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_fold_list(value: Any) -> bool:
+    return isinstance(value, list) and all(_is_int(fold) and fold >= 1 for fold in value)
 
 
 def _is_number(value: Any) -> bool:

@@ -122,7 +122,8 @@ class RunningSearch:
     def started_lines(self) -> list[str]:
         """What both front ends say once the search is up: what runs, where, and its nodes."""
         scheduler = self.scheduler
-        finished = scheduler.ledger.done + scheduler.ledger.failed
+        ledger = scheduler.ledger
+        finished = ledger.done + ledger.failed + ledger.pruned
         resumed = f" ({finished} already finished, resuming)" if finished else ""
         lines = [
             f"search {scheduler.spec.name!r}: {scheduler.planned} trials{resumed}, listening on "

@@ -157,6 +157,8 @@ def _trial_to_toml(trial: dict[str, Any]) -> dict[str, Any]:
     row = _drop_none(row)
     if not row["leases"]:
         del row["leases"]  # only a trial that is out on a node has any
+    if not row["folds"]:
+        del row["folds"]  # only a trial with some of its folds recorded out of order has any
     row["params"] = encode_none(row["params"])
     return row
 
@@ -213,6 +215,7 @@ def _read_trial(raw: Any, where: str, errors: list[str]) -> dict[str, Any] | Non
         "score": s.number("score", default=None),
         "std": s.number("std", default=None),
         "fold_scores": s.get("fold_scores", [], "an array of numbers", _is_number_list),
+        "folds": s.get("folds", [], "an array of fold numbers", _is_fold_list),
         "attempts": s.integer("attempts", default=0),
         "failures": s.integer("failures", default=0),
         "node": s.string("node", default=None),
@@ -235,6 +238,12 @@ def _is_lease_list(value: Any) -> bool:
         return isinstance(value, list) and all(OpenLease.from_row(item) for item in value)
     except RecordError:
         return False
+
+
+def _is_fold_list(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(x, int) and not isinstance(x, bool) and x >= 1 for x in value
+    )
 
 
 def _is_number_list(value: Any) -> bool:

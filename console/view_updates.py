@@ -53,7 +53,7 @@ class PendingUpdates:
                 batch.scores.append(event.score)
                 if event.is_best:
                     batch.new_best = event
-            case ev.TrialFailed():
+            case ev.TrialFailed() | ev.TrialPruned():
                 batch.dirty_trials.add(event.trial_id)
             case ev.SearchStateChanged():
                 batch.state = event.state

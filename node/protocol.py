@@ -136,6 +136,8 @@ class Result(Message):
             raise ProtocolError("RESULT fold_scores must be at most 1000 numbers")
         if len(self.folds) > 1000 or any(not 0 < fold <= 1000 for fold in self.folds):
             raise ProtocolError("RESULT folds must be at most 1000 fold numbers in 1..1000")
+        if self.folds and len(self.folds) != len(self.fold_scores):
+            raise ProtocolError("RESULT folds and fold_scores must be as long as each other")
         if self.fit_time_s < 0:
             raise ProtocolError("RESULT fit_time_s must be >= 0")
         if self.status == STATUS_OK and self.mean is None:

@@ -294,11 +294,12 @@ class NodeSupervisor:
                 self.running[index] = task
                 self.started_at[index] = time.monotonic()
                 log.info(
-                    "node %s: trial %s started (lease %s), attempt %s",
+                    "node %s: trial %s started (lease %s), attempt %s, folds %s",
                     self.cfg.node_id,
                     task.trial_id,
                     task.lease_id,
                     task.attempt,
+                    ",".join(map(str, task.folds)) if task.folds else "all",
                 )
 
     def _enforce_deadlines(self) -> None:

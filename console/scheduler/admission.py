@@ -9,19 +9,19 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING
 
-from console.records import OpenLease
-from console.scheduler.ledger import PENDING, NodeFault
+from console.scheduler.ledger import PENDING
 from console.scheduler.nodes import MAX_NODES, NodeInfo
+from console.scheduler.outcomes import NodeFault
 from node import protocol as p
 
 if TYPE_CHECKING:
+    from console.scheduler.ledger import Trial
     from console.scheduler.search_core import Peer, SearchCore
 
 # How long a restarted console waits for a node to come back to the trials it had: its silence
 # timeout plus the longest reconnect backoff, and a margin.
 HOLD_BACK_BEATS = p.LIVENESS_BEATS
 HOLD_BACK_S = 10.0
-_NO_LEASE = OpenLease("", "", 0)
 
 
 class Admission:
@@ -116,15 +116,24 @@ class Admission:
             issued = (
                 trial is not None
                 and held.search == self.core.search_hash
-                and trial.open_leases.get(held.lease_id, _NO_LEASE).node_id == node.node_id
+                and trial.issued_to(held.lease_id, node.node_id)
             )
-            if adopt and issued and trial.status == PENDING:  # type: ignore[union-attr]
-                self.core.take_lease(node, trial, held.lease_id, held.attempt, now, adopted=True)  # type: ignore[arg-type]
+            if adopt and issued and self._adoptable(trial, held.lease_id):  # type: ignore[arg-type]
+                folds = trial.open_leases[held.lease_id].folds  # type: ignore[union-attr]
+                self.core.take_lease(
+                    node, trial, held.lease_id, held.attempt, now, adopted=True, folds=folds,  # type: ignore[arg-type]
+                )  # fmt: skip
                 continue
             node.foreign.add(held.lease_id)  # busy until its result (or cancellation) arrives
             if not issued or trial.is_final:  # type: ignore[union-attr]
                 why = "trial already settled" if issued else "not a lease of this search"
                 self.core.send(node, p.Cancel(lease_id=held.lease_id, reason=why))
+
+    def _adoptable(self, trial: Trial, lease_id: str) -> bool:
+        """Its unit's folds are neither recorded nor running elsewhere."""
+        folds = trial.open_leases[lease_id].folds or range(1, self.core.ledger.n_folds + 1)
+        left = trial.undispatched(self.core.ledger.n_folds)
+        return not trial.is_final and all(fold in left for fold in folds)
 
     def release_held_back(self, now: float) -> None:
         for trial_id, until in list(self._held_back.items()):

@@ -139,7 +139,7 @@ def restore_ledger(
             f"{where[trial_id]}: trial {trial_id} skipped: this search has only {planned} trials"
         )
         del records[trial_id]
-    ledger = Ledger(spec.max_attempts)
+    ledger = Ledger(spec.max_attempts, spec.cv)
     for trial_id in range(max(records, default=-1) + 1):
         params = strategy.ask()
         record = records.get(trial_id)

@@ -1,5 +1,9 @@
-"""What nodes report on their trials: fold progress and results, whether a result counts (only
-for a lease this checkpoint issued to its sender), and reporting the ledger's verdict.
+"""What nodes report on their units: fold progress and results, whether a result counts (only
+for a lease this checkpoint issued to its sender), pruning after each recorded fold, and
+reporting the ledger's verdict.
+
+A fold's score counts from the first report of it, PROGRESS or RESULT, and is journaled then: a
+unit lost after three of its five folds runs only the other two again.
 
 A part of SearchCore (composed: it acts through the core's collaborators and outputs).
 """
@@ -9,19 +13,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from console.scheduler import events as ev
-from console.scheduler.admission import _NO_LEASE
-from console.scheduler.ledger import (
-    PENDING,
+from console.scheduler.ledger import Trial
+from console.scheduler.nodes import NodeInfo
+from console.scheduler.outcomes import (
     Broke,
     Errored,
     HandedBack,
+    NodeFault,
     Outcome,
     Scored,
-    Trial,
     Verdict,
     VerdictKind,
 )
-from console.scheduler.nodes import NodeInfo
 from node import protocol as p
 
 if TYPE_CHECKING:
@@ -37,20 +40,22 @@ class Collection:
         trial = self.core.ledger.get(msg.trial_id)
         if lease is None or lease.node_id != node.node_id or trial is None:
             return
-        if trial.lease_id != lease.id or lease.trial_id != trial.id:
+        if lease.trial_id != trial.id or msg.fold not in trial.live.get(lease.id, ()):
             return
         node.proven = True
-        trial.folds_done = msg.fold
-        trial.fold_scores.append(msg.score)
+        new = self.core.ledger.record_folds(trial, {msg.fold: msg.score})
         self.core.emit(
             ev.TrialProgressed,
             now,
             trial_id=trial.id,
             node_id=node.node_id,
             fold=msg.fold,
-            folds=msg.folds,
+            folds=self.core.ledger.n_folds,
             score=msg.score,
         )
+        if new:
+            self.core.journal_trial(trial)
+            self.check_pruning(trial, now)
 
     def on_result(self, peer: Peer, node: NodeInfo, msg: p.Result, now: float) -> None:
         node.foreign.discard(msg.lease_id)
@@ -59,10 +64,7 @@ class Collection:
         live = (
             lease is not None and lease.node_id == node.node_id and lease.trial_id == msg.trial_id
         )
-        issued = live or (
-            trial is not None
-            and trial.open_leases.get(msg.lease_id, _NO_LEASE).node_id == node.node_id
-        )
+        issued = live or (trial is not None and trial.issued_to(msg.lease_id, node.node_id))
         if msg.status == p.STATUS_CANCELLED:
             if live:
                 self.core.end_lease(lease, HandedBack("cancelled by the node"), now)  # type: ignore[arg-type]
@@ -84,37 +86,24 @@ class Collection:
             # decides (the node may drop its copy).
             self.core.ack(peer, msg, p.ACK_STALE)
             return
-        other = (
-            self.core.leases.get(trial.lease_id or "") if trial.lease_id != msg.lease_id else None
-        )
         if live:
             self.core.leases.remove(msg.lease_id)
-        elif trial.status == PENDING:  # recorded from an old lease: count it through running
-            self.core.ledger.start(trial, trial.open_leases[msg.lease_id], now, adopted=True)
-        verdict = self.settle(trial, _outcome(node.node_id, msg), now, node)
-        self.core.ack(peer, msg, p.ACK_RECORDED)
-        if verdict.kind == VerdictKind.RECORDED and other is not None:
-            self.core.leases.remove(other.id)  # the first valid result won: stop the other run
-            holder = self.core.nodes.get(other.node_id)
-            if holder is not None:
-                self.core.send(holder, p.Cancel(lease_id=other.id, reason="trial already recorded"))
+        outcome = self._outcome(node, trial, msg, now)
+        verdict = self.settle(trial, msg.lease_id, outcome, now, node)
+        duplicate = verdict.kind == VerdictKind.DUPLICATE
+        self.core.ack(peer, msg, p.ACK_DUPLICATE if duplicate else p.ACK_RECORDED)
 
-    def settle(self, trial: Trial, outcome: Outcome, now: float, node: NodeInfo | None) -> Verdict:
+    def settle(
+        self, trial: Trial, lease_id: str, outcome: Outcome, now: float, node: NodeInfo | None
+    ) -> Verdict:
         """The ledger decides; this reports it, journals it and charges the nodes it blames."""
-        verdict = self.core.ledger.settle(trial, outcome, now)
+        verdict = self.core.ledger.settle(trial, lease_id, outcome, now)
         node_id = getattr(outcome, "node_id", trial.node)
+        self.core.stop_units(verdict.stop_leases, "its folds are already recorded")
         match verdict.kind:
             case VerdictKind.RECORDED:
                 self.core.strategy.tell(trial.params, trial.score)
-                if node is not None:
-                    node.done += 1
-                    node.strikes = 0
-                for blamed in verdict.blamed:
-                    suspect = self.core.nodes.get(blamed)
-                    if suspect is not None:
-                        self.core.strike(
-                            suspect, f"trial {trial.id} failed there, scored elsewhere", now
-                        )
+                self._credit(node, trial, verdict, now)
                 self.core.emit(
                     ev.TrialScored,
                     now,
@@ -125,6 +114,9 @@ class Collection:
                     duration_s=trial.duration_s or 0.0,
                     is_best=verdict.is_best,
                 )
+            case VerdictKind.PROGRESSED:
+                self._credit(node, trial, verdict, now)
+                self.check_pruning(trial, now)
             case VerdictKind.FAILED | VerdictKind.RETRY:
                 final = verdict.kind == VerdictKind.FAILED
                 if final and node is not None:
@@ -144,13 +136,57 @@ class Collection:
             self.core.journal_trial(trial)
         return verdict
 
+    def check_pruning(self, trial: Trial, now: float) -> None:
+        """After a newly recorded fold: stop the trial if the pruner says it cannot matter,
+        else let its remaining folds fan out."""
+        n_folds = self.core.ledger.n_folds
+        if trial.is_final or trial.folds_done >= n_folds:
+            return
+        mean = trial.running_mean or 0.0
+        should_prune = getattr(self.core.strategy, "should_prune", None)
+        if should_prune is not None and should_prune(trial.id, trial.folds_done, mean):
+            reason = f"pruned after {trial.folds_done} of {n_folds} folds (mean {mean:.4f})"
+            verdict = self.core.ledger.prune(trial, reason, now)
+            self.core.strategy.tell(trial.params, None)
+            self.core.stop_units(verdict.stop_leases, "trial pruned")
+            self.core.emit(
+                ev.TrialPruned,
+                now,
+                trial_id=trial.id,
+                folds_done=trial.folds_done,
+                folds=n_folds,
+                running_mean=mean,
+                cancelled=len(verdict.stop_leases),
+            )
+            self.core.journal_trial(trial)
+        elif not self.core.gated(trial):
+            self.core.ledger.requeue(trial)
 
-def _outcome(node_id: str, msg: p.Result) -> Outcome:
-    if msg.status == p.STATUS_OK:
-        return Scored(node_id, msg.mean or 0.0, msg.std or 0.0, msg.fold_scores, msg.fit_time_s)
-    if msg.status == p.STATUS_ERROR:
-        return Errored(node_id, msg.error or "error")
-    return Broke(node_id, msg.status, msg.error or msg.status)
+    def _credit(self, node: NodeInfo | None, trial: Trial, verdict: Verdict, now: float) -> None:
+        """A unit delivered: the node is in good standing; the suspects are proven at fault."""
+        if node is not None:
+            node.done += 1
+            node.strikes = 0
+        for blamed in verdict.blamed:
+            suspect = self.core.nodes.get(blamed)
+            if suspect is not None:
+                self.core.strike(suspect, f"trial {trial.id} failed there, scored elsewhere", now)
+
+    def _outcome(self, node: NodeInfo, trial: Trial, msg: p.Result, now: float) -> Outcome:
+        if msg.status == p.STATUS_ERROR:
+            return Errored(node.node_id, msg.error or "error")
+        if msg.status != p.STATUS_OK:
+            return Broke(node.node_id, msg.status, msg.error or msg.status)
+        unit = trial.live.get(msg.lease_id) or trial.open_leases[msg.lease_id].folds
+        partial = bool(unit) and len(unit) < self.core.ledger.n_folds
+        if partial and not msg.fold_scores:
+            # An "ok" with nothing for the folds it was given: the node's fault, not the trial's.
+            self.core.strike(node, f"reported no fold score for trial {trial.id}", now)
+            return NodeFault(node.node_id, "result without its fold scores", node.proven)
+        return Scored(
+            node.node_id, msg.mean or 0.0, msg.std or 0.0, msg.fold_scores, msg.fit_time_s,
+            msg.folds,
+        )  # fmt: skip
 
 
 def _status_of(outcome: Outcome) -> str:

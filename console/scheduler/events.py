@@ -80,6 +80,17 @@ class TrialFailed(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class TrialPruned(Event):
+    """The pruner judged it could no longer matter after `folds_done` folds: stopped, final."""
+
+    trial_id: int
+    folds_done: int
+    folds: int
+    running_mean: float
+    cancelled: int  # its units that were still running, cancelled now
+
+
+@dataclass(frozen=True, slots=True)
 class TrialRequeued(Event):
     trial_id: int
     reason: str

@@ -1,5 +1,8 @@
-"""The trial ledger: every trial's state, the queue of pending trials, the best result, and the
-one place that decides what an outcome means (`settle`): recorded, failed, retried or requeued.
+"""The trial ledger: every trial's state and recorded folds, the queue of trials with folds left
+to dispatch, the best result, and the one place that decides what an outcome means (`settle`).
+
+Work goes out in units: some CV folds of one trial, each under its own lease. A fold's score is
+recorded once (the first report wins); a trial is recorded once, when its last fold is in.
 
 Blame is decided here too. A timeout or crash is charged to the trial (it recurs for the same
 parameters, so it is the trial's doing) up to `max_attempts`; the nodes it happened on are only
@@ -9,158 +12,33 @@ goes silent or sits on a lease past its deadline costs the trial nothing: that i
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import deque
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any
+from collections.abc import Callable
 
-from console.records import FINAL_STATUSES, OpenLease, TrialRecord, TrialStatus
+import numpy as np
 
-PENDING, RUNNING, OK, FAILED = (
+from console.records import OpenLease, TrialStatus
+from console.scheduler.outcomes import (
+    Broke,
+    Errored,
+    HandedBack,
+    NodeFault,
+    Outcome,
+    Scored,
+    Verdict,
+    VerdictKind,
+)
+from console.scheduler.trial import Trial
+
+__all__ = ["Broke", "Errored", "HandedBack", "Ledger", "NodeFault", "Outcome", "Scored", "Trial"]
+
+PENDING, RUNNING, OK, FAILED, PRUNED = (
     TrialStatus.PENDING, TrialStatus.RUNNING, TrialStatus.OK, TrialStatus.FAILED,
+    TrialStatus.PRUNED,
 )  # fmt: skip
 QUEUE_LOOKAHEAD = 16  # how far dispatch looks for a trial that did not fail on the node at hand
-
-
-@dataclass
-class Trial:
-    """One set of hyperparameters and everything that happened to it."""
-
-    id: int
-    params: dict[str, Any]
-    status: TrialStatus = PENDING
-    score: float | None = None
-    std: float | None = None
-    fold_scores: list[float] = field(default_factory=list)
-    attempts: int = 0  # how many times it was dispatched
-    failures: int = 0  # timeouts and crashes, charged to the trial; bounded by max_attempts
-    node: str | None = None
-    duration_s: float | None = None
-    error: str | None = None
-    finished_at: str | None = None
-    # Leases issued for it and not settled: a result for any of them counts (first one wins).
-    open_leases: dict[str, OpenLease] = field(default_factory=dict)
-    # Live only, never saved.
-    lease_id: str | None = None  # the lease it runs under now
-    suspects: list[str] = field(default_factory=list)  # nodes it timed out or crashed on
-    avoid: set[str] = field(default_factory=set)  # nodes that failed or lost it: retry elsewhere
-    node_losses: int = 0  # proven nodes that vanished while running it
-    folds_done: int = 0
-    started_at: float = 0.0
-
-    @property
-    def is_final(self) -> bool:
-        return self.status in FINAL_STATUSES
-
-    def record(self) -> TrialRecord:
-        """The saved form (a running trial is saved as pending, with its open leases)."""
-        return TrialRecord(
-            id=self.id,
-            params=self.params,
-            status=self.status if self.is_final else PENDING,
-            score=self.score,
-            std=self.std,
-            fold_scores=tuple(self.fold_scores),
-            attempts=self.attempts,
-            failures=self.failures,
-            node=self.node,
-            duration_s=self.duration_s,
-            error=self.error,
-            finished_at=self.finished_at,
-            leases=() if self.is_final else tuple(self.open_leases.values()),
-        )
-
-    def to_row(self) -> dict[str, Any]:
-        return self.record().to_row()
-
-    @classmethod
-    def from_record(cls, record: TrialRecord) -> Trial:
-        return cls(
-            id=record.id,
-            params=dict(record.params),
-            status=TrialStatus(record.status),
-            score=record.score,
-            std=record.std,
-            fold_scores=list(record.fold_scores),
-            attempts=record.attempts,
-            failures=record.failures,
-            node=record.node,
-            duration_s=record.duration_s,
-            error=record.error,
-            finished_at=record.finished_at,
-            open_leases={lease.lease_id: lease for lease in record.leases},
-        )
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Trial:
-        return cls.from_record(TrialRecord.from_row(row))
-
-
-# -- outcomes: what happened to one lease --------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Scored:
-    node_id: str
-    mean: float
-    std: float
-    fold_scores: tuple[float, ...]
-    fit_time_s: float
-
-
-@dataclass(frozen=True)
-class Errored:
-    """The estimator raised: the parameters are bad, so the trial fails at once."""
-
-    node_id: str
-    error: str
-
-
-@dataclass(frozen=True)
-class Broke:
-    """Timed out or crashed: charged to the trial, retried (elsewhere if possible)."""
-
-    node_id: str
-    status: str  # "timeout" or "crash"
-    error: str
-
-
-@dataclass(frozen=True)
-class NodeFault:
-    """The node lost the trial (gone, silent, past the deadline, unreachable): not the trial's
-    fault. `proven` nodes had delivered before; losing several of those is suspicious."""
-
-    node_id: str
-    reason: str
-    proven: bool
-
-
-@dataclass(frozen=True)
-class HandedBack:
-    """Cancelled on request or returned by a stopping node: nobody's fault."""
-
-    reason: str
-
-
-Outcome = Scored | Errored | Broke | NodeFault | HandedBack
-
-
-class VerdictKind(StrEnum):
-    RECORDED = "recorded"  # scored
-    FAILED = "failed"  # final failure
-    RETRY = "retry"  # a failure charged to the trial; it runs again
-    REQUEUED = "requeued"  # back in the queue at no cost to the trial
-    DUPLICATE = "duplicate"  # the trial was already settled
-
-
-@dataclass(frozen=True)
-class Verdict:
-    kind: VerdictKind
-    is_best: bool = False
-    # Nodes a trial timed out or crashed on before it scored elsewhere: their fault after all.
-    blamed: tuple[str, ...] = ()
-    error: str = ""
 
 
 def _now_iso() -> str:
@@ -168,16 +46,18 @@ def _now_iso() -> str:
 
 
 class Ledger:
-    """Trials by id, a FIFO of pending ids, and running counts kept in step with both."""
+    """Trials by id, a FIFO of trials with folds to dispatch, and counts kept in step."""
 
-    def __init__(self, max_attempts: int = 3) -> None:
+    def __init__(self, max_attempts: int = 3, n_folds: int = 1) -> None:
         self.max_attempts = max_attempts
+        self.n_folds = n_folds  # CV folds per trial
         self.trials: dict[int, Trial] = {}
         self.queue: deque[int] = deque()
         self.best: Trial | None = None
         self.done = 0  # trials with status ok
         self.failed = 0
-        self.running = 0
+        self.pruned = 0
+        self.running = 0  # trials with a unit out on a node
         self.finish_times: deque[float] = deque(maxlen=200)  # for trials/s and ETA
 
     def __len__(self) -> int:
@@ -187,56 +67,93 @@ class Ledger:
         return self.trials.get(trial_id)
 
     def add(self, trial: Trial) -> None:
-        """Add a new or restored trial; pending ones join the queue."""
+        """Add a new or restored trial; unfinished ones join the queue."""
         self.trials[trial.id] = trial
         if trial.status == OK:
             self.done += 1
             self._consider_best(trial)
         elif trial.status == FAILED:
             self.failed += 1
+        elif trial.status == PRUNED:
+            self.pruned += 1
         else:
             trial.status = PENDING
             self.queue.append(trial.id)
 
     @property
     def pending(self) -> int:
-        return len(self.trials) - self.done - self.failed - self.running
+        """Unfinished trials with nothing running."""
+        return self.unfinished() - self.running
 
-    def next_pending(self, avoid_node: str | None = None, strict: bool = False) -> Trial | None:
-        """The next pending trial, preferring one that did not fail or get lost on
-        `avoid_node` (so a retry runs elsewhere when it can); `strict`: only such a one."""
-        while self.queue and self.trials[self.queue[0]].status != PENDING:
+    def next_pending(
+        self,
+        avoid_node: str | None = None,
+        strict: bool = False,
+        ready: Callable[[Trial], bool] | None = None,
+    ) -> Trial | None:
+        """The next trial with folds to dispatch, preferring one that did not fail or get lost
+        on `avoid_node` (so a retry runs elsewhere when it can); `strict`: only such a one.
+        The trial leaves the queue; `requeue` puts it back while it has folds left."""
+        while self.queue and not self._has_work(self.trials[self.queue[0]]):
             self.queue.popleft()
         if not self.queue:
             return None
         if avoid_node is not None:
             for index in range(min(QUEUE_LOOKAHEAD, len(self.queue))):
                 trial = self.trials[self.queue[index]]
-                if trial.status == PENDING and avoid_node not in trial.avoid:
+                if self._has_work(trial) and avoid_node not in trial.avoid:
                     del self.queue[index]
                     return trial
             if strict:
                 return None
         return self.trials[self.queue.popleft()]
 
-    def start(self, trial: Trial, lease: OpenLease, now: float, adopted: bool = False) -> None:
-        """A lease starts. An adopted one (already running on its node) is not a new attempt."""
-        trial.status, trial.lease_id, trial.node = RUNNING, lease.lease_id, lease.node_id
-        trial.open_leases[lease.lease_id] = lease
-        trial.attempts = max(trial.attempts, lease.attempt) if adopted else trial.attempts + 1
-        trial.folds_done, trial.fold_scores, trial.started_at = 0, [], now
-        self.running += 1
+    def requeue(self, trial: Trial) -> None:
+        """First in line again (retries and started trials go first, so the tail is short)."""
+        if self._has_work(trial) and trial.id not in self.queue:
+            self.queue.appendleft(trial.id)
 
-    def settle(self, trial: Trial, outcome: Outcome, now: float) -> Verdict:
-        """Apply what happened to the trial's current lease. The retry policy lives here."""
+    def start(self, trial: Trial, lease: OpenLease, now: float, adopted: bool = False) -> None:
+        """A unit starts. An adopted one (already running on its node) is not a new attempt."""
+        folds = lease.folds or tuple(range(1, self.n_folds + 1))
+        if not trial.live:
+            self.running += 1
+            trial.started_at = now
+        trial.status, trial.node = RUNNING, lease.node_id
+        trial.live[lease.lease_id] = folds
+        trial.open_leases[lease.lease_id] = lease
+        for fold in folds:
+            tries = trial.tries_of(fold)
+            trial.fold_tries[fold] = max(tries, lease.attempt) if adopted else tries + 1
+        trial.attempts = max(trial.attempts, *trial.fold_tries.values())
+
+    def record_folds(self, trial: Trial, scores: dict[int, float]) -> list[int]:
+        """Record fold scores not recorded yet (first report wins); the folds that were new."""
+        if trial.is_final:
+            return []
+        new = [f for f in sorted(scores) if f not in trial.by_fold and 0 < f <= self.n_folds]
+        for fold in new:
+            trial.by_fold[fold] = scores[fold]
+        return new
+
+    def settle(self, trial: Trial, lease_id: str, outcome: Outcome, now: float) -> Verdict:
+        """Apply what happened to one unit of the trial. The retry policy lives here."""
         if trial.is_final:
             return Verdict(VerdictKind.DUPLICATE)
+        lease = trial.open_leases.get(lease_id)
+        folds = (
+            trial.live.pop(lease_id, None)
+            or (lease.folds if lease else ())
+            or tuple(range(1, self.n_folds + 1))
+        )
+        if not trial.live and trial.status == RUNNING:
+            self.running -= 1
+            trial.status = PENDING
         match outcome:
             case Scored():
-                return self._record_ok(trial, outcome, now)
+                return self._on_scored(trial, folds, outcome, now)
             case Errored(node_id=node_id, error=error):
-                self._record_failure(trial, node_id, error, now)
-                return Verdict(VerdictKind.FAILED, error=error)
+                return self._fail(trial, node_id, error, now)
             case Broke(node_id=node_id, status=status, error=error):
                 trial.failures += 1
                 trial.avoid.add(node_id)
@@ -248,10 +165,8 @@ class Ledger:
                         f"{error} ({status} on {trial.failures} attempt(s), on {where}: it "
                         "follows the parameters, so the trial fails and the nodes are not blamed)"
                     )
-                    self._record_failure(trial, node_id, error, now)
-                    return Verdict(VerdictKind.FAILED, error=error)
-                self._requeue(trial)
-                return Verdict(VerdictKind.RETRY, error=error)
+                    return self._fail(trial, node_id, error, now)
+                return self._back_in_line(trial, VerdictKind.RETRY, error, now)
             case NodeFault(node_id=node_id, reason=reason, proven=proven):
                 trial.node_losses += int(proven)
                 trial.avoid.add(node_id)
@@ -260,14 +175,18 @@ class Ledger:
                         f"{trial.node_losses} nodes were lost while running it (last: {reason}); "
                         "it may be what brings them down (memory?)"
                     )
-                    self._record_failure(trial, node_id, error, now)
-                    return Verdict(VerdictKind.FAILED, error=error)
-                self._requeue(trial)
-                return Verdict(VerdictKind.REQUEUED, error=reason)
+                    return self._fail(trial, node_id, error, now)
+                return self._back_in_line(trial, VerdictKind.REQUEUED, reason, now)
             case HandedBack(reason=reason):
-                self._requeue(trial)
-                return Verdict(VerdictKind.REQUEUED, error=reason)
+                return self._back_in_line(trial, VerdictKind.REQUEUED, reason, now)
         raise TypeError(f"unknown outcome {outcome!r}")
+
+    def prune(self, trial: Trial, reason: str, now: float) -> Verdict:
+        """The pruner stopped it: final, with its partial fold scores, never the best."""
+        stop = self._finish(trial, PRUNED, now)
+        trial.error, trial.duration_s = reason, trial.fit_s
+        self.pruned += 1
+        return Verdict(VerdictKind.FAILED, error=reason, stop_leases=stop)
 
     def retry_failed(self) -> list[int]:
         """Failed trials go back to pending with a fresh retry budget."""
@@ -275,13 +194,13 @@ class Ledger:
         for trial_id in retried:
             trial = self.trials[trial_id]
             trial.status, trial.error, trial.failures, trial.node_losses = PENDING, None, 0, 0
-            trial.suspects, trial.avoid = [], set()
+            trial.suspects, trial.avoid, trial.finished_at = [], set(), None
             self.queue.append(trial_id)
         self.failed -= len(retried)
         return retried
 
     def unfinished(self) -> int:
-        return len(self.trials) - self.done - self.failed
+        return len(self.trials) - self.done - self.failed - self.pruned
 
     def rate(self, now: float) -> float:
         """Trials finished per second over the recent window (0 when unknown)."""
@@ -292,44 +211,85 @@ class Ledger:
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _requeue(self, trial: Trial) -> None:
-        if trial.status == RUNNING:
-            self.running -= 1
-        if trial.status != PENDING:
-            # Retried work goes first, so a search's tail is not held up by it.
-            self.queue.appendleft(trial.id)
-        trial.status, trial.lease_id = PENDING, None
+    def _has_work(self, trial: Trial) -> bool:
+        return not trial.is_final and bool(trial.undispatched(self.n_folds))
 
-    def _record_ok(self, trial: Trial, outcome: Scored, now: float) -> Verdict:
-        self._leave_running(trial)
-        trial.status = OK
-        trial.score, trial.std = outcome.mean, outcome.std
-        trial.fold_scores = list(outcome.fold_scores)
-        trial.node, trial.error = outcome.node_id, None
-        trial.duration_s = outcome.fit_time_s
-        trial.finished_at = _now_iso()
-        trial.open_leases.clear()
+    def _on_scored(
+        self, trial: Trial, folds: tuple[int, ...], outcome: Scored, now: float
+    ) -> Verdict:
+        whole = not outcome.folds and set(folds) == set(range(1, self.n_folds + 1))
+        numbers = outcome.folds or folds
+        scores = dict(zip(numbers, outcome.fold_scores, strict=False))
+        new = self.record_folds(trial, {f: s for f, s in scores.items() if f in folds})
+        if whole and not trial.by_fold.keys() - scores.keys():
+            # A node that reports a whole trial without fold numbers: its mean is the score.
+            trial.fit_s += outcome.fit_time_s
+            return self._record_ok(trial, outcome.node_id, outcome.mean, outcome.std, now)
+        if not new:
+            return self._back_in_line(trial, VerdictKind.DUPLICATE, "folds already in", now)
+        trial.fit_s += outcome.fit_time_s
+        trial.node = outcome.node_id
+        return self._back_in_line(trial, VerdictKind.PROGRESSED, "", now)
+
+    def _back_in_line(self, trial: Trial, kind: VerdictKind, why: str, now: float) -> Verdict:
+        """The unit is over; the trial is recorded if every fold is in, else waits in line.
+        Units still running folds that are all in by now are taken back (to be cancelled)."""
+        stop = tuple(
+            lease_id
+            for lease_id, folds in trial.live.items()
+            if all(fold in trial.by_fold for fold in folds)
+        )
+        for lease_id in stop:
+            del trial.live[lease_id]
+        if stop and not trial.live and trial.status == RUNNING:
+            self.running -= 1
+            trial.status = PENDING
+        if len(trial.by_fold) >= self.n_folds and not trial.live:
+            scores = trial.fold_scores
+            # numpy's mean and std over the folds in order: what cross_val_score reports.
+            mean, std = float(np.mean(scores)), float(np.std(scores))
+            verdict = self._record_ok(trial, trial.node or "", mean, std, now)
+            return dataclasses.replace(verdict, stop_leases=stop + verdict.stop_leases)
+        self.requeue(trial)
+        return Verdict(kind, error=why, stop_leases=stop)
+
+    def _record_ok(
+        self, trial: Trial, node_id: str, mean: float, std: float, now: float
+    ) -> Verdict:
+        stop = self._finish(trial, OK, now)
+        trial.score, trial.std = mean, std
+        trial.node, trial.error = node_id, None
+        trial.duration_s = trial.fit_s
         self.done += 1
-        self.finish_times.append(now)
-        blamed = tuple(node for node in trial.suspects if node != outcome.node_id)
-        return Verdict(VerdictKind.RECORDED, is_best=self._consider_best(trial), blamed=blamed)
+        blamed = tuple(node for node in trial.suspects if node != node_id)
+        return Verdict(
+            VerdictKind.RECORDED,
+            is_best=self._consider_best(trial),
+            blamed=blamed,
+            stop_leases=stop,
+        )
 
-    def _record_failure(self, trial: Trial, node_id: str | None, error: str, now: float) -> None:
-        self._leave_running(trial)
-        trial.status, trial.error, trial.node = FAILED, error, node_id
+    def _fail(self, trial: Trial, node_id: str | None, error: str, now: float) -> Verdict:
+        stop = self._finish(trial, FAILED, now)
+        trial.error, trial.node = error, node_id
+        self.failed += 1
+        return Verdict(VerdictKind.FAILED, error=error, stop_leases=stop)
+
+    def _finish(self, trial: Trial, status: TrialStatus, now: float) -> tuple[str, ...]:
+        """Make the trial final; its units still running are returned, to be cancelled."""
+        stop = tuple(trial.live)
+        if trial.live:
+            self.running -= 1
+        trial.live.clear()
+        trial.status = status
         trial.finished_at = _now_iso()
         trial.open_leases.clear()
-        self.failed += 1
         self.finish_times.append(now)
-
-    def _leave_running(self, trial: Trial) -> None:
-        if trial.status == RUNNING:
-            self.running -= 1
-        trial.lease_id = None
+        return stop
 
     def _consider_best(self, trial: Trial) -> bool:
         # scikit-learn scorers are all "greater is better" (losses are negated: neg_*).
-        if trial.score is None:
+        if trial.score is None or trial.status != OK:
             return False
         if self.best is None or trial.score > self.best.score:  # type: ignore[operator]
             self.best = trial

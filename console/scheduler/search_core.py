@@ -22,8 +22,9 @@ from console.scheduler.admission import Admission
 from console.scheduler.collection import Collection
 from console.scheduler.drops import DropReports
 from console.scheduler.leases import Lease, LeaseTable, new_lease_id
-from console.scheduler.ledger import HandedBack, Ledger, NodeFault, Outcome, Trial
+from console.scheduler.ledger import Ledger, Trial
 from console.scheduler.nodes import FORGET_UNPROVEN_ABOVE, NodeBook, NodeInfo, version_mismatch
+from console.scheduler.outcomes import HandedBack, NodeFault, Outcome
 from console.scheduler.outputs import Output, Peer
 from console.scheduler.states import NodeState, SearchState
 from console.search.base import Strategy
@@ -53,6 +54,9 @@ class SearchCore:
         self.strategy = strategy
         self.state = state
         self.planned = strategy.planned_total()
+        # With pruning on, a new trial first runs this many folds; only once the pruner has let
+        # it through do its other folds fan out. 0: no pruning, whole trials go out.
+        self.prune_gate = pruning_gate(spec)
         self.search_hash = spec.config_hash()
         self.heartbeat_s = spec.cluster.heartbeat_s
         self.console_versions = console_versions or {}
@@ -206,19 +210,32 @@ class SearchCore:
         a retry runs elsewhere when it can), then whatever is left goes to whoever has room."""
         if self.state != SearchState.RUNNING:
             return
+        nodes = self.nodes.with_credit()
+        # The tail of a search: fewer trials left to start than idle slots. Single folds then,
+        # so the last trials spread over every idle slot instead of one slot each.
+        idle = sum(max(0, node.slots - self.nodes.busy(node)) for node in nodes)
+        spread = len(self.ledger.queue) + max(0, self.planned - len(self.ledger)) < idle
         for elsewhere_only in (True, False):
             for node in self.nodes.with_credit():
-                if not self._fill(node, elsewhere_only, now):
+                if not self._fill(node, elsewhere_only, spread, now):
                     break
 
-    def _fill(self, node: NodeInfo, elsewhere_only: bool, now: float) -> bool:
-        """Send `node` trials up to its credit; False once no trial at all is left to send."""
+    def _fill(self, node: NodeInfo, elsewhere_only: bool, spread: bool, now: float) -> bool:
+        """Send `node` units up to its credit; False once no work at all is left to send."""
         for _ in range(self.nodes.free(node)):
             trial = self._next_trial(node, elsewhere_only)
             if trial is None:
                 return elsewhere_only and self.ledger.pending > 0
-            attempt = trial.attempts + 1
-            lease = self.take_lease(node, trial, new_lease_id(), attempt, now)
+            if node.node_id in trial.avoid and trial.live:
+                # It failed or was lost here and runs elsewhere now: its folds wait for there.
+                self.ledger.requeue(trial)
+                return True
+            folds = self._unit_folds(trial, spread)
+            attempt = trial.next_attempt(folds)
+            whole = len(folds) == self.ledger.n_folds
+            lease = self.take_lease(node, trial, new_lease_id(), attempt, now, folds=folds)
+            if not self.gated(trial):
+                self.ledger.requeue(trial)  # its other folds go next
             acks = tuple(ack.lease_id for ack in self._acks.pop(node.routing_id, ()))
             self.send(
                 node,
@@ -235,13 +252,26 @@ class SearchCore:
                     dataset=self.spec.dataset_ref(),
                     search=self.search_hash,
                     acks=acks,
+                    folds=() if whole else folds,
                 ),
             )
         return True
 
+    def _unit_folds(self, trial: Trial, spread: bool) -> tuple[int, ...]:
+        """Which folds of `trial` the next unit covers: the first `prune_gate` folds of a new
+        trial when pruning, then one fold at a time; else every fold left, or one at the tail."""
+        left = trial.undispatched(self.ledger.n_folds)
+        if self.prune_gate and trial.folds_done < self.prune_gate:
+            return tuple(left[: self.prune_gate - trial.folds_done])
+        return tuple(left[:1]) if self.prune_gate or spread else tuple(left)
+
+    def gated(self, trial: Trial) -> bool:
+        """Its first folds are running and the pruner has not judged them yet."""
+        return bool(self.prune_gate) and trial.folds_done < self.prune_gate and bool(trial.live)
+
     def take_lease(
         self, node: NodeInfo, trial: Trial, lease_id: str, attempt: int, now: float,
-        adopted: bool = False,
+        adopted: bool = False, folds: tuple[int, ...] = (),
     ) -> Lease:  # fmt: skip
         # A prefetched task waits on the node until a slot frees: the node's own clock for it
         # starts then, so the console allows one trial timeout per round of slots ahead of it.
@@ -249,9 +279,11 @@ class SearchCore:
         waits = 0 if adopted or busy < node.slots else (busy - node.slots) // node.slots + 1
         timeout = self.spec.trial_timeout_s
         deadline = now + (1 + waits) * timeout + DEADLINE_GRACE_BEATS * self.heartbeat_s
-        lease = Lease(lease_id, trial.id, node.node_id, attempt, deadline, adopted)
+        if len(folds) == self.ledger.n_folds:
+            folds = ()  # the whole trial: saved as files written before units were
+        lease = Lease(lease_id, trial.id, node.node_id, attempt, deadline, folds, adopted)
         self.leases.add(lease)
-        self.ledger.start(trial, OpenLease(lease_id, node.node_id, attempt), now, adopted)
+        self.ledger.start(trial, OpenLease(lease_id, node.node_id, attempt, folds), now, adopted)
         self.journal_trial(trial)  # durable before the TASK leaves (the shell journals first)
         self.emit(
             ev.TrialDispatched,
@@ -266,6 +298,8 @@ class SearchCore:
 
     def _next_trial(self, node: NodeInfo, elsewhere_only: bool) -> Trial | None:
         trial = self.ledger.next_pending(node.node_id, strict=elsewhere_only)
+        while trial is not None and self.gated(trial):  # back in line once its folds are judged
+            trial = self.ledger.next_pending(node.node_id, strict=elsewhere_only)
         if trial is not None or len(self.ledger) >= self.planned:
             return trial
         params = self.strategy.ask()
@@ -276,11 +310,20 @@ class SearchCore:
         return self.ledger.next_pending(node.node_id)
 
     def end_lease(self, lease: Lease, outcome: Outcome, now: float) -> None:
-        """A live lease ends without a result: settle its trial if it was the trial's run."""
+        """A live lease ends without a result: settle its unit."""
         self.leases.remove(lease.id)
         trial = self.ledger.get(lease.trial_id)
-        if trial is not None and trial.lease_id == lease.id and not trial.is_final:
-            self.collection.settle(trial, outcome, now, self.nodes.get(lease.node_id))
+        if trial is not None and lease.id in trial.live and not trial.is_final:
+            self.collection.settle(trial, lease.id, outcome, now, self.nodes.get(lease.node_id))
+
+    def stop_units(self, lease_ids: tuple[str, ...], reason: str) -> None:
+        """Take back units that no longer matter and cancel them on their nodes."""
+        for lease_id in lease_ids:
+            lease = self.leases.remove(lease_id)
+            holder = self.nodes.get(lease.node_id) if lease is not None else None
+            if holder is not None:
+                holder.revoked.add(lease_id)  # never adopted back from a later HELLO
+                self.send(holder, p.Cancel(lease_id=lease_id, reason=reason))
 
     def _lose_node(self, node: NodeInfo, gone: NodeState, reason: str, now: float) -> None:
         node.gone = gone
@@ -391,6 +434,14 @@ class SearchCore:
     def _take(self) -> Output:
         out, self._out = self._out, Output()
         return out
+
+
+def pruning_gate(spec: SearchSpec) -> int:
+    """Folds a trial runs before the pruner first judges it (0: pruning is off)."""
+    pruning = getattr(spec, "pruning", None)
+    if pruning is None or getattr(pruning, "pruner", "none") == "none":
+        return 0
+    return max(1, int(getattr(pruning, "min_folds", 1)))
 
 
 def _version_warning(node: NodeInfo, ours: dict[str, str]) -> str | None:

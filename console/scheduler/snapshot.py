@@ -47,13 +47,18 @@ class Snapshot:
     refused_connections: int
     stall_reason: str | None = None  # work remains and no node can take it: why
     stalled_for_s: float = 0.0
+    pruned: int = 0  # stopped early by the pruner: finished, never complete
+
+    @property
+    def finished(self) -> int:
+        return self.done + self.failed + self.pruned
 
 
 def take_snapshot(s: Scheduler) -> Snapshot:
     now = s.clock()
     core = s.core
     ledger = s.ledger
-    finished = ledger.done + ledger.failed
+    finished = ledger.done + ledger.failed + ledger.pruned
     remaining = max(0, s.planned - finished)
     rate = ledger.rate(now)
     best = ledger.best
@@ -64,6 +69,7 @@ def take_snapshot(s: Scheduler) -> Snapshot:
         planned=s.planned,
         done=ledger.done,
         failed=ledger.failed,
+        pruned=ledger.pruned,
         running=ledger.running,
         pending=max(0, s.planned - finished - ledger.running),
         rate_per_s=rate,

@@ -36,7 +36,7 @@ class StatusBar(Static):
 
     def show(self, snap: Snapshot, state: str | None = None) -> None:
         state = state or snap.state
-        finished = snap.done + snap.failed
+        finished = snap.finished
         live = sum(1 for n in snap.nodes if n.state not in ("lost", "left"))
         line1 = Text.assemble(
             (snap.name, "bold"),
@@ -46,6 +46,7 @@ class StatusBar(Static):
             (progress_bar(finished, snap.planned), "green"),
             f" {finished}/{snap.planned}",
             (f" ({snap.failed} failed)" if snap.failed else "", "red"),
+            (f" ({snap.pruned} pruned)" if snap.pruned else "", "magenta"),
             f"  {snap.running} running",
         )
         best = f"{snap.best_score:.4f}" if snap.best_score is not None else "--"

@@ -12,7 +12,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from console.headless import format_duration
-from console.scheduler.ledger import FAILED, OK, PENDING, RUNNING, Ledger, Trial
+from console.scheduler.ledger import FAILED, OK, PENDING, PRUNED, RUNNING, Ledger, Trial
 from console.widgets.best_panel import format_params
 from console.widgets.keyed_rows import KeyedRows
 
@@ -29,7 +29,9 @@ COLUMN_WIDTHS = {
     "params": None,
 }
 COLUMNS = tuple(COLUMN_WIDTHS)
-STATUS_STYLES = {OK: "green", FAILED: "bold red", RUNNING: "yellow", PENDING: "dim"}
+STATUS_STYLES = {
+    OK: "green", FAILED: "bold red", RUNNING: "yellow", PENDING: "dim", PRUNED: "magenta",
+}  # fmt: skip
 # "failed" puts failed trials on top: in a big search they would otherwise be past the row cap.
 ORDERS = ("newest", "best", "failed")
 
@@ -136,9 +138,14 @@ def _cells(trial: Trial, now: float, folds_total: int) -> tuple:
             mean = sum(trial.fold_scores) / len(trial.fold_scores)
             folds += f" ~{mean:.3f}"
         score, time = "", format_duration(now - trial.started_at)
-    else:
+    elif status == OK:
         folds = str(len(trial.fold_scores)) if trial.fold_scores else ""
         score = f"{trial.score:.4f}" if trial.score is not None else ""
+        time = f"{trial.duration_s:.1f}s" if trial.duration_s is not None else ""
+    else:  # pending, failed or pruned: how far it got, and a pruned trial's partial mean
+        folds = f"{trial.folds_done}/{folds_total}" if trial.fold_scores else ""
+        partial = trial.running_mean if status == PRUNED else None
+        score = f"~{partial:.4f}" if partial is not None else ""
         time = f"{trial.duration_s:.1f}s" if trial.duration_s is not None else ""
     return (
         trial.id,

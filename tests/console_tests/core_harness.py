@@ -111,3 +111,31 @@ class SimNode:
                 error=None if ok else f"it went {status}",
             )
         )
+
+    def progress(self, task: p.Task, fold: int, score: float, folds: int = 0) -> Output:
+        return self.send(
+            p.Progress(self.node_id, task.trial_id, task.lease_id, fold, folds or fold, score)
+        )
+
+    def finish_folds(self, task: p.Task, scores: dict[int, float]) -> Output:
+        """A real node's RESULT for a unit: a score for each of its folds, with fold numbers."""
+        self.running.pop(task.lease_id, None)
+        folds = sorted(scores)
+        values = [scores[fold] for fold in folds]
+        return self.send(
+            p.Result(
+                node_id=self.node_id,
+                trial_id=task.trial_id,
+                lease_id=task.lease_id,
+                attempt=task.attempt,
+                search=task.search,
+                params=task.params,
+                status=p.STATUS_OK,
+                mean=sum(values) / len(values),
+                std=0.0,
+                fold_scores=tuple(values),
+                fit_time_s=0.1,
+                error=None,
+                folds=tuple(folds),
+            )
+        )

@@ -69,8 +69,12 @@ def test_a_crash_is_retried_on_another_node_and_blames_the_first_when_it_scores(
     b.hello()
     a.finish(task, p.STATUS_CRASH)
     h.tick()
-    assert not a.tasks() and len(b.tasks()) == 1  # the retry went elsewhere
-    b.finish(b.tasks()[0])
+    assert not a.tasks() and b.tasks()  # the retry went elsewhere (a fold at a time: a tail)
+    while b.tasks():
+        for retry in b.tasks():
+            b.finish(retry)
+        h.tick()
+        assert not a.tasks()
     assert h.trial(0).status == "ok" and h.trial(0).failures == 1
     assert h.core.nodes.get("a").strikes == 1 and h.core.nodes.get("b").strikes == 0
 
@@ -163,8 +167,8 @@ def test_a_flood_of_unproven_nodes_cannot_hold_the_trials(tmp_path: Path) -> Non
     for fake in fakes:
         fake.hello()
     h.tick()
-    held = sum(len(f.tasks()) for f in fakes)
-    assert held <= 4  # only 4 trials, and each node's credit is capped while unproven
+    held = {task.trial_id for fake in fakes for task in fake.tasks()}
+    assert len(held) <= 4  # only 4 trials (spread as folds), each node's credit capped
     real = h.node("real")
     real.hello()
     for _ in range(200):  # the fakes never speak again
