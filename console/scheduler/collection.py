@@ -105,7 +105,7 @@ class Collection:
         node_id = getattr(outcome, "node_id", trial.node)
         match verdict.kind:
             case VerdictKind.RECORDED:
-                self.core.strategy.tell(trial.params, trial.score)
+                self.core.strategy.tell(trial.id, "ok", trial.score)
                 if node is not None:
                     node.done += 1
                     node.strikes = 0
@@ -127,6 +127,8 @@ class Collection:
                 )
             case VerdictKind.FAILED | VerdictKind.RETRY:
                 final = verdict.kind == VerdictKind.FAILED
+                if final:
+                    self.core.strategy.tell(trial.id, "failed", None)
                 if final and node is not None:
                     node.failed += 1
                 self.core.emit(

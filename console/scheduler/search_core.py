@@ -268,7 +268,7 @@ class SearchCore:
         trial = self.ledger.next_pending(node.node_id, strict=elsewhere_only)
         if trial is not None or len(self.ledger) >= self.planned:
             return trial
-        params = self.strategy.ask()
+        params = self.strategy.ask(len(self.ledger))  # trial ids are dense: the next one
         if params is None:  # the strategy ran out early (e.g. a small grid)
             self.planned = len(self.ledger)
             return None
