@@ -4,8 +4,10 @@ ask-and-tell, with no parameter set dispatched twice and the study rebuilt on re
 from __future__ import annotations
 
 import importlib.util
+import math
 import random
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import optuna
@@ -14,7 +16,7 @@ from optuna.trial import TrialState
 from console.search.optuna_study import StudyBridge, param_key
 from console.search.pruning import PruningSpec
 from console.search.random_search import sample
-from console.search.space import IntParam, Param
+from console.search.space import FloatParam, IntParam, Param, grid_size, grid_value
 
 if TYPE_CHECKING:
     from console.records import TrialRecord
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 # it does not remove them): re-ask up to this many times, then fall back to a seeded random draw.
 MAX_REASKS = 20
 MIN_STARTUP_TRIALS = 10  # Optuna's TPE default; raised to the number of slots
+SCAN_LIMIT = 100_000  # a discrete space up to this size is scanned for a point not yet taken
 
 
 def build(
@@ -53,6 +56,14 @@ def make_sampler(
     name: str, space: dict[str, Param], seed: int, slots: int
 ) -> optuna.samplers.BaseSampler:
     """A fresh, seeded sampler. On resume the seed is offset, so it draws new points."""
+    with warnings.catch_warnings():  # QMC and CMA-ES's margin are "experimental": noise here
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return _sampler(name, space, seed, slots)
+
+
+def _sampler(
+    name: str, space: dict[str, Param], seed: int, slots: int
+) -> optuna.samplers.BaseSampler:
     startup = max(MIN_STARTUP_TRIALS, slots)
     if name == "tpe":
         # With many workers TPE's 10 startup trials are too few (it models its own lies).
@@ -111,12 +122,34 @@ class OptunaStrategy:
                 return params
             self.duplicates += 1
             self._retire_duplicate(trial, params)
-        for _ in range(MAX_REASKS):
-            params = {name: sample(param, self._rng) for name, param in self._space.items()}
+        for params in self._fallbacks():
             if param_key(params) not in bridge.taken:
                 bridge.register(trial_id, params)
                 return params
         return None  # a small discrete space with every point taken: the search is over
+
+    def _fallbacks(self) -> Iterator[dict[str, Any]]:
+        """Seeded random draws, then (a discrete space) every point from a random offset."""
+        for _ in range(MAX_REASKS):
+            yield {name: sample(param, self._rng) for name, param in self._space.items()}
+        params = list(self._space.values())
+        if any(isinstance(p, FloatParam) and p.step is None for p in params):
+            return  # a continuous space: random draws do not collide in practice
+        sizes = [grid_size(p) for p in params]
+        total = math.prod(sizes)
+        if total > SCAN_LIMIT:
+            return
+        start = self._rng.randrange(total)
+        for offset in range(total):
+            index, values = (start + offset) % total, []
+            for size in reversed(sizes):
+                index, digit = divmod(index, size)
+                values.append(digit)
+            values.reverse()
+            yield {
+                name: grid_value(p, d)
+                for name, p, d in zip(self._space, params, values, strict=True)
+            }
 
     def _retire_duplicate(self, trial: optuna.Trial, params: dict[str, Any]) -> None:
         """Finish a duplicate suggestion in the study: with the score of the finished trial it
