@@ -189,9 +189,10 @@ def _read_search(table: dict[str, Any], errors: list[str]) -> dict[str, Any] | N
         "trial_timeout_s": s.number("trial_timeout_s", default=600.0, positive=True),
         "max_attempts": s.integer("max_attempts", default=3, minimum=1),
         "parallelism": s.integer("parallelism", default=None, minimum=1),
-        "pruning": _read_pruning(s.table_("pruning", default={}), _cv_of(s), errors),
+        "pruning": _read_pruning(s.table_("pruning", default=None), _cv_of(s), errors),
     }
-    return values if s.finish() and values["pruning"] is not None else None
+    ok = s.finish() and ("pruning" not in table or values["pruning"] is not None)
+    return values if ok else None
 
 
 def _cv_of(s: Section) -> int | None:
@@ -201,11 +202,11 @@ def _cv_of(s: Section) -> int | None:
 
 def _read_pruning(table: Any, cv: int | None, errors: list[str]) -> PruningSpec | None:
     """[search.pruning]: pruner, min_trials, min_folds, percentile, p_threshold."""
-    if table is None:
-        return None
-    s = Section(table, "search.pruning", errors)
     d = PruningSpec()
-    pruner = s.choice("pruner", PRUNERS, default="median" if table else d.pruner)
+    if table is None:  # no [search.pruning] (or not a table: already reported)
+        return d
+    s = Section(table, "search.pruning", errors)
+    pruner = s.choice("pruner", PRUNERS, default="median")  # the table itself turns it on
     spec = PruningSpec(
         pruner=pruner,
         min_trials=s.integer("min_trials", default=d.min_trials, minimum=0),

@@ -85,8 +85,9 @@ def build_pruner(spec: PruningSpec) -> optuna.pruners.BasePruner:
     if spec.pruner == "median":
         # The margin: prune only below the `percentile`-th running mean (25 by default), not
         # below the median: a trial that is merely average at fold 2 keeps going.
+        # Optuna's percentile is the share of trials *kept* (the top ones), ours the share pruned.
         return optuna.pruners.PercentilePruner(
-            spec.percentile, n_startup_trials=startup, n_warmup_steps=warmup
+            100.0 - spec.percentile, n_startup_trials=startup, n_warmup_steps=warmup
         )
     if spec.pruner == "wilcoxon":
         return optuna.pruners.WilcoxonPruner(p_threshold=spec.p_threshold, n_startup_steps=warmup)
