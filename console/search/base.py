@@ -32,6 +32,16 @@ DEFAULT_STRATEGY = "tpe"  # for new searches that do not name one
 MODEL_BASED = ("tpe", "qmc", "cmaes", "gp", "nsga2")
 STRATEGY_NAMES = ("tpe", "random", "grid", "qmc", "cmaes", "gp", "nsga2")
 STATUSES = ("ok", "pruned", "failed")
+# What each strategy suits (budget, space types): the help screen and the README say the same.
+STRATEGY_FIT = {
+    "tpe": "the default: most searches from ~30 trials, many slots; any space",
+    "random": "a baseline, very cheap trials or under ~20 trials; any space",
+    "grid": "every combination of a few values; choices and stepped ranges",
+    "qmc": "an even (Sobol) cover of the space, a first look; any space",
+    "cmaes": "continuous spaces, 100+ trials; float and int ranges only",
+    "gp": "small continuous budgets; needs PyTorch (not installed: refused)",
+    "nsga2": "several objectives: not available yet",
+}
 
 
 class Strategy(Protocol):
