@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from functools import cache
 from typing import Any
 
-from console.search.base import DEFAULT_STRATEGY, STRATEGY_NAMES, space_errors
+from console.search.base import DEFAULT_STRATEGY, STRATEGY_NAMES, space_errors, strategy_problem
 from console.search.pruning import PRUNERS, PruningSpec, pruning_errors
 from console.search.space import Param, decode_none, describe, parse_space, suggest
 from console.tomlcheck import Section
@@ -170,6 +170,9 @@ def _read_search(table: dict[str, Any], errors: list[str]) -> dict[str, Any] | N
     if name is not None and (not _NAME.fullmatch(name) or name in (".", "..")):
         s.error("name", f"must be letters, digits, '.', '_' or '-' (got {name!r})")
     strategy = s.choice("strategy", STRATEGY_NAMES, default=DEFAULT_STRATEGY)
+    problem = strategy_problem(strategy) if strategy else None
+    if problem:
+        s.error("strategy", problem)
     max_trials = s.integer("max_trials", default=None, minimum=1)
     if strategy not in (None, "grid") and "max_trials" not in table:
         s.error("max_trials", f'required for strategy = "{strategy}"')

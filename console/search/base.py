@@ -60,6 +60,24 @@ class Strategy(Protocol):
     def restore(self, records: Sequence[TrialRecord]) -> None: ...
 
 
+def strategy_problem(name: str) -> str | None:
+    """Why the named strategy cannot run in this installation (checked when the file is read)."""
+    if name == "nsga2":
+        return (
+            'strategy "nsga2" (several objectives) is not available yet: the scheduler reports '
+            'one score per trial; use "tpe"'
+        )
+    if name == "gp":
+        import importlib.util
+
+        if importlib.util.find_spec("torch") is None:
+            return (
+                'strategy "gp" needs PyTorch, which this installation does not have '
+                '(pip install torch); use "tpe", or "cmaes" for continuous spaces'
+            )
+    return None
+
+
 def space_errors(strategy: str, space: dict[str, Param], where: str = "space") -> list[str]:
     """What in `space` the named strategy cannot search, as 'dotted.key: message' strings."""
     if strategy == "grid":

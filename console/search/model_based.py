@@ -3,7 +3,6 @@ ask-and-tell, with no parameter set dispatched twice and the study rebuilt on re
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import random
 import warnings
@@ -38,17 +37,11 @@ def build(
     pruning: PruningSpec | None = None,
 ) -> OptunaStrategy:
     """The named model-based strategy; ValueError naming what is missing or unsupported."""
-    pruning = pruning or PruningSpec()
-    if name == "nsga2":
-        raise ValueError(
-            'strategy "nsga2" (several objectives) is not available yet: the scheduler reports '
-            'one score per trial; use "tpe"'
-        )
-    if name == "gp" and importlib.util.find_spec("torch") is None:
-        raise ValueError(
-            'strategy "gp" needs PyTorch, which this installation does not have '
-            '(pip install torch); use "tpe", or "cmaes" for continuous spaces'
-        )
+    from console.search.base import strategy_problem
+
+    problem = strategy_problem(name)
+    if problem:
+        raise ValueError(problem)
     return OptunaStrategy(name, space, seed, max_trials, slots=slots, pruning=pruning)
 
 

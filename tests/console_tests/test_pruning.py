@@ -133,3 +133,14 @@ def test_strategy_defaults_to_tpe_and_random_files_still_load(tmp_path: Path) ->
     text = path.read_text().replace('strategy = "random"\n', "")
     path.write_text(text)
     assert load_search(path).spec.strategy == "tpe"
+
+
+@pytest.mark.parametrize("name", ["nsga2", "cmaes"])
+def test_strategies_that_cannot_run_are_errors_naming_the_key(tmp_path: Path, name: str) -> None:
+    path = write_search(
+        tmp_path, strategy=name, max_trials=4, space='k = { type = "choice", values = [1, 2] }'
+    )
+    with pytest.raises(SearchFileError) as caught:
+        load_search(path)
+    key = "search.strategy" if name == "nsga2" else "space.k"
+    assert f": {key}: " in str(caught.value)
