@@ -117,6 +117,7 @@ class StudyBridge:
         self.running: dict[int, optuna.Trial] = {}  # scheduler trial id -> its Optuna trial
         self.params: dict[int, dict[str, Any]] = {}  # scheduler trial id -> its params
         self.taken: dict[ParamKey, int] = {}  # params finished or running -> scheduler trial id
+        self.scores: dict[ParamKey, float] = {}  # params that scored -> their score
 
     def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
         """Define-by-run, one param at a time in file order (so conditions can join later)."""
@@ -170,6 +171,8 @@ class StudyBridge:
             trial = self.running.pop(trial_id)
         if status == "ok" and score is not None:
             self.study.tell(trial, score)
+            if params is not None:
+                self.scores[param_key(params)] = score
         elif status == "pruned":
             self.study.tell(trial, state=TrialState.PRUNED)
         else:
@@ -206,8 +209,9 @@ class StudyBridge:
                     intermediate_values=means if state != TrialState.FAIL else None,
                 )
             )
-            if status == "ok":
+            if status == "ok" and record.score is not None:
                 self.taken[param_key(dict(record.params))] = record.id
+                self.scores[param_key(dict(record.params))] = record.score
         self.study.add_trials(finished)
 
 
