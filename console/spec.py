@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 from console.search.base import DEFAULT_STRATEGY, STRATEGY_NAMES, space_errors, strategy_problem
-from console.search.pruning import PRUNERS, PruningSpec, pruning_errors
+from console.search.pruning import PruningSpec, read_pruning
 from console.search.space import Param, decode_none, describe, parse_space, suggest
 from console.tomlcheck import Section
 from node import estimators
@@ -192,7 +192,7 @@ def _read_search(table: dict[str, Any], errors: list[str]) -> dict[str, Any] | N
         "trial_timeout_s": s.number("trial_timeout_s", default=600.0, positive=True),
         "max_attempts": s.integer("max_attempts", default=3, minimum=1),
         "parallelism": s.integer("parallelism", default=None, minimum=1),
-        "pruning": _read_pruning(s.table_("pruning", default=None), _cv_of(s), errors),
+        "pruning": read_pruning(s.table_("pruning", default=None), _cv_of(s), errors),
     }
     ok = s.finish() and ("pruning" not in table or values["pruning"] is not None)
     return values if ok else None
@@ -201,29 +201,6 @@ def _read_search(table: dict[str, Any], errors: list[str]) -> dict[str, Any] | N
 def _cv_of(s: Section) -> int | None:
     cv = s.table.get("cv", 5)
     return cv if isinstance(cv, int) and not isinstance(cv, bool) else None
-
-
-def _read_pruning(table: Any, cv: int | None, errors: list[str]) -> PruningSpec | None:
-    """[search.pruning]: pruner, min_trials, min_folds, percentile, p_threshold."""
-    d = PruningSpec()
-    if table is None:  # no [search.pruning] (or not a table: already reported)
-        return d
-    s = Section(table, "search.pruning", errors)
-    pruner = s.choice("pruner", PRUNERS, default="median")  # the table itself turns it on
-    spec = PruningSpec(
-        pruner=pruner,
-        min_trials=s.integer("min_trials", default=d.min_trials, minimum=0),
-        min_folds=s.integer("min_folds", default=d.min_folds, minimum=1),
-        percentile=s.number("percentile", default=d.percentile),
-        p_threshold=s.number("p_threshold", default=d.p_threshold, positive=True),
-    )
-    if spec.percentile is not None and not 0 < spec.percentile < 100:
-        s.error("percentile", f"must be between 0 and 100 (got {spec.percentile})")
-    if spec.p_threshold is not None and not spec.p_threshold < 1:
-        s.error("p_threshold", f"must be between 0 and 1 (got {spec.p_threshold})")
-    if None not in (pruner, spec.min_folds):
-        errors.extend(pruning_errors(spec, cv))
-    return spec if s.finish() else None
 
 
 def _read_dataset(table: dict[str, Any], errors: list[str]) -> DatasetSpec | None:

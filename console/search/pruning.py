@@ -48,3 +48,28 @@ def pruning_errors(spec: PruningSpec, cv: int | None, where: str = "search.pruni
     if spec.min_folds >= cv:
         return [f"{where}.min_folds: must be less than cv ({cv}) or nothing can be pruned"]
     return []
+
+
+def read_pruning(table: Any, cv: int | None, errors: list[str]) -> PruningSpec | None:
+    """[search.pruning]: pruner, min_trials, min_folds, percentile, p_threshold."""
+    from console.tomlcheck import Section  # here: tomlcheck imports this package's space
+
+    d = PruningSpec()
+    if table is None:  # no [search.pruning] (or not a table: already reported)
+        return d
+    s = Section(table, "search.pruning", errors)
+    pruner = s.choice("pruner", PRUNERS, default="median")  # the table itself turns it on
+    spec = PruningSpec(
+        pruner=pruner,
+        min_trials=s.integer("min_trials", default=d.min_trials, minimum=0),
+        min_folds=s.integer("min_folds", default=d.min_folds, minimum=1),
+        percentile=s.number("percentile", default=d.percentile),
+        p_threshold=s.number("p_threshold", default=d.p_threshold, positive=True),
+    )
+    if spec.percentile is not None and not 0 < spec.percentile < 100:
+        s.error("percentile", f"must be between 0 and 100 (got {spec.percentile})")
+    if spec.p_threshold is not None and not spec.p_threshold < 1:
+        s.error("p_threshold", f"must be between 0 and 1 (got {spec.p_threshold})")
+    if None not in (pruner, spec.min_folds):
+        errors.extend(pruning_errors(spec, cv))
+    return spec if s.finish() else None

@@ -144,3 +144,19 @@ def test_strategies_that_cannot_run_are_errors_naming_the_key(tmp_path: Path, na
         load_search(path)
     key = "search.strategy" if name == "nsga2" else "space.k"
     assert f": {key}: " in str(caught.value)
+
+
+def test_pruning_and_parallelism_survive_a_checkpoint(tmp_path: Path) -> None:
+    from console.searchfile import SavedState, save_search
+
+    path = write_search(
+        tmp_path, strategy="tpe", max_trials=6,
+        extra_search="parallelism = 3\n[search.pruning]\nmin_folds = 2",
+    )  # fmt: skip
+    spec = load_search(path).spec
+    saved = tmp_path / "runs" / "t.toml"
+    save_search(saved, spec, SavedState("stopped", spec.config_hash(), "2026-01-01T00:00:00Z"))
+    again = load_search(saved).spec
+    assert (again.pruning, again.parallelism) == (PruningSpec("median", min_folds=2), 3)
+    assert again.config_hash() == spec.config_hash()
+    assert again.slots_hint() == 3
