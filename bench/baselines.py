@@ -38,7 +38,7 @@ def grid_params(spec: SearchSpec) -> list[dict[str, Any]]:
     """Every trial's params, in the order the scheduler creates them."""
     strategy = make_strategy(spec.strategy, spec.space, spec.seed, spec.max_trials)
     trials = []
-    while (params := strategy.ask()) is not None:
+    while (params := strategy.ask(len(trials))) is not None:
         trials.append(params)
     return trials
 

@@ -131,7 +131,10 @@ def spec_to_toml_dict(spec: SearchSpec) -> dict[str, Any]:
         "cv": spec.cv,
         "trial_timeout_s": spec.trial_timeout_s,
         "max_attempts": spec.max_attempts,
+        "parallelism": spec.parallelism,
     }
+    if spec.pruning.enabled:
+        search["pruning"] = spec.pruning.to_toml()
     return {
         "search": _drop_none(search),
         "dataset": _drop_none(asdict(spec.dataset)),

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from typing import Any
 
-from console.search.base import STRATEGY_NAMES, space_errors
+from console.search.base import DEFAULT_STRATEGY, STRATEGY_NAMES, space_errors, strategy_problem
+from console.search.pruning import PruningSpec, read_pruning
 from console.search.space import Param, decode_none, describe, parse_space, suggest
 from console.tomlcheck import Section
 from node import estimators
@@ -70,6 +72,19 @@ class SearchSpec:
     space: dict[str, Param]
     cluster: ClusterSpec = field(default_factory=ClusterSpec)
     export: ExportSpec = field(default_factory=ExportSpec)
+    pruning: PruningSpec = field(default_factory=PruningSpec)
+    parallelism: int | None = None  # a hint for model-based strategies; None: from [cluster]
+
+    def slots_hint(self) -> int:
+        """Trials likely to run at once: `[search] parallelism`, else the local nodes' slots
+        (cores shared among them when local_slots is unset), else 8 for remote nodes."""
+        if self.parallelism is not None:
+            return self.parallelism
+        local = self.cluster.local_nodes
+        if local == 0:
+            return 8
+        per_node = self.cluster.local_slots or max(1, (os.cpu_count() or 1) // local)
+        return local * per_node
 
     def dataset_ref(self) -> dict[str, Any]:
         """What a node needs to fetch and verify the dataset."""
@@ -88,6 +103,11 @@ class SearchSpec:
             # A list, not a table: parameter order changes the grid order and the random draws.
             "space": [[name, param.to_toml()] for name, param in self.space.items()],
         }
+        # Only when set, so the hashes of searches saved before these keys existed still match.
+        if self.pruning.enabled:
+            canonical["pruning"] = self.pruning.to_toml()
+        if self.parallelism is not None:
+            canonical["parallelism"] = self.parallelism
         text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -115,7 +135,9 @@ def _cross_check(
 ) -> list[str]:
     """Checks across tables, run on the raw tables so they report alongside any other error."""
     raw_search, raw_model = (data.get(name) for name in ("search", "model"))
-    strategy = raw_search.get("strategy", "random") if isinstance(raw_search, dict) else None
+    strategy = (
+        raw_search.get("strategy", DEFAULT_STRATEGY) if isinstance(raw_search, dict) else None
+    )
     errors = space_errors(strategy, space) if strategy in STRATEGY_NAMES else []
     estimator = raw_model.get("estimator") if isinstance(raw_model, dict) else None
     if not isinstance(estimator, str):
@@ -147,10 +169,13 @@ def _read_search(table: dict[str, Any], errors: list[str]) -> dict[str, Any] | N
     name = s.string("name")
     if name is not None and (not _NAME.fullmatch(name) or name in (".", "..")):
         s.error("name", f"must be letters, digits, '.', '_' or '-' (got {name!r})")
-    strategy = s.choice("strategy", STRATEGY_NAMES, default="random")
+    strategy = s.choice("strategy", STRATEGY_NAMES, default=DEFAULT_STRATEGY)
+    problem = strategy_problem(strategy) if strategy else None
+    if problem:
+        s.error("strategy", problem)
     max_trials = s.integer("max_trials", default=None, minimum=1)
-    if strategy == "random" and "max_trials" not in table:
-        s.error("max_trials", 'required for strategy = "random"')
+    if strategy not in (None, "grid") and "max_trials" not in table:
+        s.error("max_trials", f'required for strategy = "{strategy}"')
     seed = s.integer("seed", default=0, minimum=0, maximum=MAX_SEED)
     metric = s.string("metric", default="accuracy")
     if metric is not None and metric not in _scorer_names():
@@ -166,8 +191,16 @@ def _read_search(table: dict[str, Any], errors: list[str]) -> dict[str, Any] | N
         "cv": s.integer("cv", default=5, minimum=2),
         "trial_timeout_s": s.number("trial_timeout_s", default=600.0, positive=True),
         "max_attempts": s.integer("max_attempts", default=3, minimum=1),
+        "parallelism": s.integer("parallelism", default=None, minimum=1),
+        "pruning": read_pruning(s.table_("pruning", default=None), _cv_of(s), errors),
     }
-    return values if s.finish() else None
+    ok = s.finish() and ("pruning" not in table or values["pruning"] is not None)
+    return values if ok else None
+
+
+def _cv_of(s: Section) -> int | None:
+    cv = s.table.get("cv", 5)
+    return cv if isinstance(cv, int) and not isinstance(cv, bool) else None
 
 
 def _read_dataset(table: dict[str, Any], errors: list[str]) -> DatasetSpec | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from console.records import RecordError, TrialRecord
 from console.scheduler.journal import Journal, journal_path_for
-from console.scheduler.ledger import OK, Ledger, Trial
+from console.scheduler.ledger import Ledger, Trial
 from console.search.base import Strategy, make_strategy
 from console.searchfile import SavedState, SearchSpec, save_search
 
@@ -114,8 +114,8 @@ def restore_ledger(
     warning for each saved row that could not be used.
 
     Rows come from the checkpoint, overridden by journal lines written after it (dispatches and
-    outcomes alike). Trial ids are dense (0, 1, 2...) in the order the strategy produced them,
-    so replaying the strategy for each id reproduces trials that were created but never saved.
+    outcomes alike). Trial ids are dense (0, 1, 2...); an id with no saved row (created, never
+    saved) is asked again: grid and random give it the same params as before.
     """
     warnings: list[str] = []
     records: dict[int, TrialRecord] = {}
@@ -132,17 +132,24 @@ def restore_ledger(
         warnings += problems
         for record, line in journaled:
             records[record.id], where[record.id] = record, line
-    strategy = make_strategy(spec.strategy, spec.space, spec.seed, spec.max_trials)
+    strategy = make_strategy(
+        spec.strategy, spec.space, spec.seed, spec.max_trials,
+        slots=spec.slots_hint(), pruning=spec.pruning,
+    )  # fmt: skip
     planned = strategy.planned_total()
     for trial_id in sorted(trial_id for trial_id in records if trial_id >= planned):
         warnings.append(
             f"{where[trial_id]}: trial {trial_id} skipped: this search has only {planned} trials"
         )
         del records[trial_id]
+    if records:
+        # The strategy rebuilds itself from what was saved (a model-based study, its history);
+        # pending trials keep their saved params and are dispatched again, never re-asked.
+        strategy.restore([records[trial_id] for trial_id in sorted(records)])
     ledger = Ledger(spec.max_attempts, spec.cv)
     for trial_id in range(max(records, default=-1) + 1):
-        params = strategy.ask()
         record = records.get(trial_id)
+        params = None if record is not None else strategy.ask(trial_id)  # created, never saved
         if record is not None:
             trial = Trial.from_record(record)
         elif params is not None:
@@ -150,6 +157,4 @@ def restore_ledger(
         else:
             break
         ledger.add(trial)
-        if trial.status == OK:
-            strategy.tell(trial.params, trial.score)
     return ledger, strategy, warnings

@@ -102,7 +102,7 @@ class Collection:
         self.core.stop_units(verdict.stop_leases, "its folds are already recorded")
         match verdict.kind:
             case VerdictKind.RECORDED:
-                self.core.strategy.tell(trial.params, trial.score)
+                self.core.strategy.tell(trial.id, "ok", trial.score)
                 self._credit(node, trial, verdict, now)
                 self.core.emit(
                     ev.TrialScored,
@@ -119,6 +119,8 @@ class Collection:
                 self.check_pruning(trial, now)
             case VerdictKind.FAILED | VerdictKind.RETRY:
                 final = verdict.kind == VerdictKind.FAILED
+                if final:
+                    self.core.strategy.tell(trial.id, "failed", None)
                 if final and node is not None:
                     node.failed += 1
                 self.core.emit(
@@ -143,11 +145,10 @@ class Collection:
         if trial.is_final or trial.folds_done >= n_folds:
             return
         mean = trial.running_mean or 0.0
-        should_prune = getattr(self.core.strategy, "should_prune", None)
-        if should_prune is not None and should_prune(trial.id, trial.folds_done, mean):
+        if self.core.strategy.should_prune(trial.id, trial.folds_done, mean):
             reason = f"pruned after {trial.folds_done} of {n_folds} folds (mean {mean:.4f})"
             verdict = self.core.ledger.prune(trial, reason, now)
-            self.core.strategy.tell(trial.params, None)
+            self.core.strategy.tell(trial.id, "pruned", None)
             self.core.stop_units(verdict.stop_leases, "trial pruned")
             self.core.emit(
                 ev.TrialPruned,

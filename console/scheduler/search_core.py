@@ -302,7 +302,7 @@ class SearchCore:
             trial = self.ledger.next_pending(node.node_id, strict=elsewhere_only)
         if trial is not None or len(self.ledger) >= self.planned:
             return trial
-        params = self.strategy.ask()
+        params = self.strategy.ask(len(self.ledger))  # trial ids are dense: the next one
         if params is None:  # the strategy ran out early (e.g. a small grid)
             self.planned = len(self.ledger)
             return None
@@ -438,10 +438,7 @@ class SearchCore:
 
 def pruning_gate(spec: SearchSpec) -> int:
     """Folds a trial runs before the pruner first judges it (0: pruning is off)."""
-    pruning = getattr(spec, "pruning", None)
-    if pruning is None or getattr(pruning, "pruner", "none") == "none":
-        return 0
-    return max(1, int(getattr(pruning, "min_folds", 1)))
+    return spec.pruning.min_folds if spec.pruning.enabled else 0
 
 
 def _version_warning(node: NodeInfo, ours: dict[str, str]) -> str | None:

@@ -9,6 +9,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from console.search.base import STRATEGY_FIT
+
 KEY_NAMES = {"question_mark": "?", "ctrl+q": "ctrl+q", "ctrl+c": "ctrl+c"}
 
 
@@ -28,6 +30,15 @@ def key_table(bindings: list[Binding]) -> Table:
     table.add_column("action")
     for binding in bindings:
         table.add_row(key_names(binding), binding.tooltip or binding.description)
+    return table
+
+
+def strategy_table() -> Table:
+    table = Table(box=None, show_header=False)
+    table.add_column("strategy")
+    table.add_column("fits")
+    for name, fit in STRATEGY_FIT.items():
+        table.add_row(name, fit)
     return table
 
 
@@ -51,6 +62,8 @@ class HelpScreen(ModalScreen[None]):
             yield Static(self.intro)
             yield Static(key_table(self.bindings_shown))
             yield Static("\nEvery action is also in the command palette (ctrl+p).")
+            yield Static("\n[b]Strategies[/b] ([search] strategy = ...)")
+            yield Static(strategy_table())
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -1,60 +1,112 @@
 """The Strategy interface every search strategy implements, and the factory that builds one.
 
-Determinism contract: a strategy is a pure function of (space, seed, max_trials) plus the scores
-it is told. The scheduler never saves a strategy's internals; to resume a search it builds a fresh
-strategy, calls ``ask()`` once per trial already in the saved file (in trial-id order) to advance
-it to the same point, then calls ``tell()`` for the trials that finished. So:
+The scheduler talks to a strategy through five calls (the session contract):
 
-- ``ask()`` must return the same sequence for the same (space, seed, max_trials) in every process:
-  draw from a private ``random.Random(seed)``, never the global ``random`` module, numpy's global
-  state or the clock;
-- an adaptive strategy may depend on ``tell()`` only through the scores it was given, and must
-  accept ``tell()`` for trials in any order, including after they were asked in a replay;
-- values are plain Python scalars (``float``, ``int``, ``str``, ``bool``, ``None``), never numpy
-  types, so they encode to JSON and TOML unchanged.
+- ``ask(trial_id)``: the params of scheduler trial ``trial_id`` (dense ids 0, 1, 2... in order),
+  or None when the search is exhausted;
+- ``tell(trial_id, status, score)``: status "ok", "pruned" or "failed", once the ledger makes
+  the trial final (a requeued trial is never told: it is still running);
+- ``should_prune(trial_id, folds_done, running_mean)``: after each recorded fold (greater is
+  better); False whenever pruning is off; reports the value to the pruner as a side effect;
+- ``planned_total()``;
+- ``restore(records)``: once, before the first ask, on resume, with every saved trial.
 
-The scheduler may compare replayed params with the saved ones to detect a changed library version.
+Grid and random stay pure functions of (space, seed, max_trials): trial k gets grid point k or
+the k-th seeded draw, whatever was told. Model-based strategies (optuna_study.py) rebuild their
+study from the records instead. Values are plain Python scalars (JSON- and TOML-ready).
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from console.search import grid, random_search
-from console.search.space import Param
+from console.search.pruning import PruningSpec
+from console.search.space import ChoiceParam, Param
 
-STRATEGY_NAMES = ("grid", "random")
+if TYPE_CHECKING:
+    from console.records import TrialRecord
+
+DEFAULT_STRATEGY = "tpe"  # for new searches that do not name one
+MODEL_BASED = ("tpe", "qmc", "cmaes", "gp", "nsga2")
+STRATEGY_NAMES = ("tpe", "random", "grid", "qmc", "cmaes", "gp", "nsga2")
+STATUSES = ("ok", "pruned", "failed")
+# What each strategy suits (budget, space types): the help screen and the README say the same.
+STRATEGY_FIT = {
+    "tpe": "the default: most searches from ~30 trials, many slots; any space",
+    "random": "a baseline, very cheap trials or under ~20 trials; any space",
+    "grid": "every combination of a few values; choices and stepped ranges",
+    "qmc": "an even (Sobol) cover of the space, a first look; any space",
+    "cmaes": "continuous spaces, 100+ trials; float and int ranges only",
+    "gp": "small continuous budgets; needs PyTorch (not installed: refused)",
+    "nsga2": "several objectives: not available yet",
+}
 
 
 class Strategy(Protocol):
-    """Proposes trial parameters one at a time."""
+    """Proposes trial parameters; see the module docstring for the call order."""
 
     name: str
 
-    def ask(self) -> dict[str, Any] | None:
-        """The next trial's parameters (space names only), or None when the search is exhausted."""
-        ...
+    def ask(self, trial_id: int) -> dict[str, Any] | None: ...
 
-    def tell(self, params: dict[str, Any], score: float | None) -> None:
-        """Report a finished trial (score None when it failed); grid and random ignore it."""
-        ...
+    def tell(self, trial_id: int, status: str, score: float | None) -> None: ...
 
-    def planned_total(self) -> int:
-        """How many trials this search will run in all."""
-        ...
+    def should_prune(self, trial_id: int, folds_done: int, running_mean: float) -> bool: ...
+
+    def planned_total(self) -> int: ...
+
+    def restore(self, records: Sequence[TrialRecord]) -> None: ...
+
+
+def strategy_problem(name: str) -> str | None:
+    """Why the named strategy cannot run in this installation (checked when the file is read)."""
+    if name == "nsga2":
+        return (
+            'strategy "nsga2" (several objectives) is not available yet: the scheduler reports '
+            'one score per trial; use "tpe"'
+        )
+    if name == "gp":
+        import importlib.util
+
+        if importlib.util.find_spec("torch") is None:
+            return (
+                'strategy "gp" needs PyTorch, which this installation does not have '
+                '(pip install torch); use "tpe", or "cmaes" for continuous spaces'
+            )
+    return None
 
 
 def space_errors(strategy: str, space: dict[str, Param], where: str = "space") -> list[str]:
     """What in `space` the named strategy cannot search, as 'dotted.key: message' strings."""
     if strategy == "grid":
         return grid.space_errors(space, where)
+    if strategy in ("cmaes", "gp"):
+        # CMA-ES and GP model a continuous box; a choice has no order to move along.
+        return [
+            f'{where}.{name}: {strategy} searches float and int ranges only; use "tpe" for '
+            f"choice parameters"
+            for name, param in space.items()
+            if isinstance(param, ChoiceParam)
+        ]
     return []
 
 
 def make_strategy(
-    name: str, space: dict[str, Param], seed: int, max_trials: int | None
+    name: str,
+    space: dict[str, Param],
+    seed: int,
+    max_trials: int | None,
+    *,
+    slots: int = 1,
+    pruning: PruningSpec | None = None,
 ) -> Strategy:
-    """Build the strategy `name` over `space`; ValueError if the combination is invalid."""
+    """Build the strategy `name` over `space`; ValueError if the combination is invalid.
+
+    `slots` is how many trials may run at once (model-based strategies start with at least that
+    many independent draws); `pruning` turns on `should_prune`.
+    """
     if name not in STRATEGY_NAMES:
         raise ValueError(f"unknown strategy {name!r}; choose from {', '.join(STRATEGY_NAMES)}")
     if max_trials is not None and max_trials <= 0:
@@ -62,8 +114,19 @@ def make_strategy(
     problems = space_errors(name, space)
     if problems:
         raise ValueError("; ".join(problems))
+    pruning = pruning or PruningSpec()
     if name == "grid":
-        return grid.GridStrategy(space, max_trials)
-    if max_trials is None:
-        raise ValueError("the random strategy needs max_trials")
-    return random_search.RandomStrategy(space, seed, max_trials)
+        inner: Any = grid.GridStrategy(space, max_trials)
+    elif max_trials is None:
+        raise ValueError(f"the {name} strategy needs max_trials")
+    elif name == "random":
+        inner = random_search.RandomStrategy(space, seed, max_trials)
+    else:
+        from console.search import model_based  # Optuna is imported only when it is used
+
+        return model_based.build(name, space, seed, max_trials, slots=slots, pruning=pruning)
+    if not pruning.enabled:
+        return inner
+    from console.search.optuna_study import WithPruning
+
+    return WithPruning(inner, space, seed, pruning)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from console.search.space import FloatParam, Param, grid_size, grid_value
+
+if TYPE_CHECKING:
+    from console.records import TrialRecord
 
 
 def space_errors(space: dict[str, Param], where: str = "space") -> list[str]:
@@ -41,17 +45,19 @@ class GridStrategy:
         self._sizes = [grid_size(param) for param in self._params]
         full = math.prod(self._sizes)
         self._total = full if max_trials is None else min(full, max_trials)
-        self._next = 0
 
-    def ask(self) -> dict[str, Any] | None:
-        if self._next >= self._total:
-            return None
-        params = self.params_at(self._next)
-        self._next += 1
-        return params
+    def ask(self, trial_id: int) -> dict[str, Any] | None:
+        """Trial k is grid point k, however often or in whatever order it is asked."""
+        return self.params_at(trial_id) if 0 <= trial_id < self._total else None
 
-    def tell(self, params: dict[str, Any], score: float | None) -> None:
+    def tell(self, trial_id: int, status: str, score: float | None) -> None:
         """Grid search does not adapt to scores."""
+
+    def should_prune(self, trial_id: int, folds_done: int, running_mean: float) -> bool:
+        return False  # pruning wraps this strategy (optuna_study.WithPruning) when it is on
+
+    def restore(self, records: Sequence[TrialRecord]) -> None:
+        """Nothing to rebuild: every point follows from its trial id."""
 
     def planned_total(self) -> int:
         return self._total

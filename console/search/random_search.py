@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from console.search.space import ChoiceParam, FloatParam, IntParam, Param, grid_size, grid_value
+
+if TYPE_CHECKING:
+    from console.records import TrialRecord
 
 
 class RandomStrategy:
     """Draws `max_trials` points; parameters are drawn in file order from one Random(seed).
 
-    Draws are independent, so a small discrete space can repeat a combination.
+    Trial k gets the k-th draw: asking out of order replays the draws from the seed, so the
+    params of a trial never depend on what was told. Draws are independent, so a small discrete
+    space can repeat a combination.
     """
 
     name = "random"
@@ -21,18 +27,32 @@ class RandomStrategy:
         if max_trials <= 0:
             raise ValueError(f"max_trials must be positive, got {max_trials}")
         self._space = dict(space)
+        self._seed = seed
         self._rng = random.Random(seed)
         self._total = max_trials
-        self._asked = 0
+        self._drawn = 0  # draws taken from _rng so far
 
-    def ask(self) -> dict[str, Any] | None:
-        if self._asked >= self._total:
+    def ask(self, trial_id: int) -> dict[str, Any] | None:
+        if not 0 <= trial_id < self._total:
             return None
-        self._asked += 1
+        if trial_id < self._drawn:  # asked again or out of order: replay from the seed
+            self._rng, self._drawn = random.Random(self._seed), 0
+        while self._drawn < trial_id:
+            self._draw()
+        return self._draw()
+
+    def _draw(self) -> dict[str, Any]:
+        self._drawn += 1
         return {name: sample(param, self._rng) for name, param in self._space.items()}
 
-    def tell(self, params: dict[str, Any], score: float | None) -> None:
+    def tell(self, trial_id: int, status: str, score: float | None) -> None:
         """Random search does not adapt to scores."""
+
+    def should_prune(self, trial_id: int, folds_done: int, running_mean: float) -> bool:
+        return False  # pruning wraps this strategy (optuna_study.WithPruning) when it is on
+
+    def restore(self, records: Sequence[TrialRecord]) -> None:
+        """Nothing to rebuild: trial k's draw follows from the seed."""
 
     def planned_total(self) -> int:
         return self._total

@@ -65,7 +65,7 @@ def test_defaults_fill_in_optional_keys(tmp_path):
         load_search(path)
     path.write_text(path.read_text().replace("max_trials = 3", 'max_trials = 3\nmetric = "r2"'))
     spec = load_search(path).spec
-    assert (spec.strategy, spec.seed, spec.cv) == ("random", 0, 5)
+    assert (spec.strategy, spec.seed, spec.cv) == ("tpe", 0, 5)  # tpe: the default
     assert (spec.trial_timeout_s, spec.max_attempts) == (600.0, 3)
     assert spec.dataset.target == "target"  # the default column for file and s3 sources
     assert spec.model.fixed == {}

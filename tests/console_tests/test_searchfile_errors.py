@@ -87,7 +87,7 @@ def test_several_errors_are_all_reported_in_file_order():
     ("edit", "expected"),
     [
         (("", "[oops]\n"), ": oops: unknown table"),
-        (('strategy = "random"', 'strategy = "tpe"'), "search.strategy: must be one of"),
+        (('strategy = "random"', 'strategy = "bayes"'), "search.strategy: must be one of"),
         (("max_trials = 40", "max_trials = 0"), "search.max_trials: must be at least 1"),
         (("max_trials = 40", ""), 'search.max_trials: required for strategy = "random"'),
         (("seed = 7", "seed = -1"), "search.seed: must be at least 0"),

@@ -24,7 +24,7 @@ N = 2000
 
 def drain(strategy) -> list[dict]:
     trials = []
-    while (params := strategy.ask()) is not None:
+    while (params := strategy.ask(len(trials))) is not None:
         trials.append(params)
     return trials
 
@@ -134,7 +134,7 @@ def test_grid_enumerates_the_full_product_in_file_order():
     ]
     assert strategy.planned_total() == 27
     assert drain(strategy) == expected
-    assert strategy.ask() is None  # stays exhausted
+    assert strategy.ask(27) is None  # stays exhausted
 
 
 def test_grid_respects_max_trials_and_int_steps():
@@ -155,7 +155,7 @@ def test_grid_ignores_seed_and_tell():
     space = {"n": IntParam(1, 5)}
     first = make_strategy("grid", space, seed=1, max_trials=None)
     second = make_strategy("grid", space, seed=2, max_trials=None)
-    second.tell({"n": 1}, 0.9)
+    second.tell(0, "ok", 0.9)
     assert drain(first) == drain(second)
 
 
@@ -176,9 +176,9 @@ def test_grid_rejects_what_it_cannot_enumerate():
 
 def test_make_strategy_validates_its_arguments():
     space = {"n": IntParam(1, 5)}
-    assert STRATEGY_NAMES == ("grid", "random")
-    with pytest.raises(ValueError, match="unknown strategy 'tpe'"):
-        make_strategy("tpe", space, seed=0, max_trials=5)
+    assert set(STRATEGY_NAMES) >= {"grid", "random", "tpe", "qmc", "cmaes"}
+    with pytest.raises(ValueError, match="unknown strategy 'bayes'"):
+        make_strategy("bayes", space, seed=0, max_trials=5)
     with pytest.raises(ValueError, match="needs max_trials"):
         make_strategy("random", space, seed=0, max_trials=None)
     with pytest.raises(ValueError, match="must be positive"):
@@ -205,21 +205,24 @@ def test_random_runs_max_trials_and_is_deterministic_per_seed():
     assert drain(make_strategy("random", SPACE, seed=8, max_trials=50)) != first
 
 
-@pytest.mark.parametrize("name", STRATEGY_NAMES)
+@pytest.mark.parametrize("name", ["grid", "random"])
 def test_resume_replays_the_same_trials(name):
     space = {"C": FloatParam(0.0, 1.0, step=0.25), "kernel": ChoiceParam(("a", "b", "c"))}
     full = drain(make_strategy(name, space, seed=3, max_trials=12))
     for k in (0, 1, 5, 12):
         fresh = make_strategy(name, space, seed=3, max_trials=12)
-        replayed = [fresh.ask() for _ in range(k)]
-        for params in replayed:
-            fresh.tell(params, 0.5)
+        fresh.restore([])
+        replayed = [fresh.ask(i) for i in range(k)]
+        for i in range(k):
+            fresh.tell(i, "ok", 0.5)
         assert replayed == full[:k]
-        assert drain(fresh) == full[k:]  # and it carries on where the first run would have
+        # and it carries on where the first run would have, whatever order it is asked in
+        assert [fresh.ask(i) for i in range(k, 12)] == full[k:]
+        assert fresh.ask(0) == full[0]
 
 
 def test_random_values_are_plain_python_types():
-    params = make_strategy("random", SPACE, seed=0, max_trials=1).ask()
+    params = make_strategy("random", SPACE, seed=0, max_trials=1).ask(0)
     assert type(params["C"]) is float
     assert type(params["depth"]) is int
 

@@ -23,3 +23,13 @@ def test_no_textual_in_sys_modules(modules: str) -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_nodes_never_import_optuna() -> None:
+    """Optuna is a console dependency: the node image need not have it."""
+    modules = "node, node.__main__, node.worker, node.runner, node.trial, node.protocol"
+    code = f"import sys, {modules}; assert 'optuna' not in sys.modules, 'optuna imported'"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr

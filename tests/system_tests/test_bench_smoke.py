@@ -18,6 +18,7 @@ pytestmark = pytest.mark.timeout(180)
         ("dispatch", ["raw ROUTER/DEALER loop", "dispatch, prefetch 0, CURVE", "trials/s"]),
         ("tui", ["scheduler alone", "refresh_view() ran", "console absorbs 1,000 results"]),
         ("scaling", ["CPU us/trial", "reopen s", "heartbeats/s", "RESULTs/s (all busy)"]),
+        ("search", ["W=8 tpe", "regret@20", "tpe ask latency at 60 trials", "dup dispatched"]),
     ],
 )
 def test_quick_benchmark_runs_and_prints_its_summary(which: str, expected: list[str]) -> None:

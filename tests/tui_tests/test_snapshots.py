@@ -61,7 +61,7 @@ def _write_checkpoint(folder: Path, status: str) -> None:
             TRIAL_DEFAULTS
             | {
                 "id": trial_id,
-                "params": strategy.ask(),
+                "params": strategy.ask(trial_id),
                 "status": state,
                 "score": mean,
                 "std": 0.0071 if mean is not None else None,
@@ -73,7 +73,7 @@ def _write_checkpoint(folder: Path, status: str) -> None:
                 "finished_at": "2026-01-02T03:04:05+00:00",
             }
         )
-    rows.append(TRIAL_DEFAULTS | {"id": 7, "params": strategy.ask(), "attempts": 1, "failures": 1})
+    rows.append(TRIAL_DEFAULTS | {"id": 7, "params": strategy.ask(7), "attempts": 1, "failures": 1})
     state = SavedState(status, spec.config_hash(), "2026-01-02T03:04:05+00:00", rows)
     save_search(CHECKPOINT, spec, state)
 
