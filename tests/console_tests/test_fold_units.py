@@ -189,3 +189,21 @@ def test_pruning_runs_a_first_fold_then_fans_out_survivors_and_cancels_the_prune
     assert trial.status == "pruned" and trial.score is None and trial.fold_scores == [0.2]
     assert h.core.ledger.best is h.trial(0) or h.core.ledger.best is None
     assert pruner.asked[0] == (0, 1, 0.9)
+
+
+def test_a_pruned_trial_is_never_the_one_exported(tmp_path: Path) -> None:
+    from console.export import best_trial
+    from console.searchfile import load_search, save_search
+
+    h = Harness.for_search(tmp_path, space=GRID4, cv=3)
+    rows = [
+        TrialRecord(0, {"seconds": 0.0}, "ok", 0.8, 0.0, (0.8, 0.8, 0.8)).to_row(),
+        # A pruned trial whose first fold looked better than anything: partial, never the best.
+        TrialRecord(1, {"seconds": 0.1}, "pruned", 0.99, None, (0.99,)).to_row(),
+    ]
+    state = SavedState("finished", h.core.search_hash, "2026-12-02T00:00:00+00:00", rows)
+    checkpoint = tmp_path / "ck.toml"
+    save_search(checkpoint, h.core.spec, state)
+    loaded = load_search(checkpoint)
+    assert [t["status"] for t in loaded.state.trials] == ["ok", "pruned"]  # type: ignore[union-attr]
+    assert best_trial(loaded)["id"] == 0  # type: ignore[index]
