@@ -24,14 +24,21 @@ def describe_trial(trial: Trial, metric: str) -> Text:
     if trial.score is not None:
         out.append(f"\n{metric}: ", style="bold")
         out.append(f"{trial.score:.6f} +- {trial.std or 0.0:.6f}\n")
-    if trial.fold_scores:
+    if trial.by_fold:
         out.append("fold scores: ", style="bold")
-        out.append(", ".join(f"{s:.4f}" for s in trial.fold_scores) + "\n")
+        folds = sorted(trial.by_fold)
+        if folds == list(range(1, len(folds) + 1)):
+            out.append(", ".join(f"{s:.4f}" for s in trial.fold_scores) + "\n")
+        else:  # some folds only, out of order (in flight on several nodes): say which
+            out.append(", ".join(f"{f}: {trial.by_fold[f]:.4f}" for f in folds) + "\n")
     if trial.duration_s is not None:
         out.append(f"fit + score time: {trial.duration_s:.2f} s\n")
     if trial.finished_at:
         out.append(f"finished at: {trial.finished_at}\n")
-    if trial.error:
+    if trial.error and trial.status == "pruned":
+        out.append("\nPruned\n", style="bold underline magenta")
+        out.append(trial.error.rstrip() + "\n")
+    elif trial.error:
         out.append("\nError\n", style="bold underline red")
         out.append(trial.error.rstrip() + "\n", style="red")
     return out
