@@ -57,7 +57,8 @@ def external(param: Param, value: Any) -> Any:
     """An Optuna value (index, or number) as the plain value a node is sent."""
     if isinstance(param, ChoiceParam):
         return param.values[int(value)]
-    if param.log and param.step is not None:
+    if param.step is not None:
+        # Onto our exact grid (Decimal: 0.3, not Optuna's 0.30000000000000004); log+step too.
         return _snap(param, value)
     return int(value) if isinstance(param, IntParam) else float(value)
 
@@ -108,12 +109,14 @@ class StudyBridge:
         self.space = dict(space)
         self.pruning = pruning
         self.distributions = {name: distribution(param) for name, param in space.items()}
-        self.study = optuna.create_study(
-            storage=optuna.storages.InMemoryStorage(),
-            sampler=sampler,
-            pruner=build_pruner(pruning),
-            direction="maximize",  # scikit-learn scorers: greater is better
-        )
+        with warnings.catch_warnings():  # WilcoxonPruner is "experimental": noise here
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            self.study = optuna.create_study(
+                storage=optuna.storages.InMemoryStorage(),
+                sampler=sampler,
+                pruner=build_pruner(pruning),
+                direction="maximize",  # scikit-learn scorers: greater is better
+            )
         self.running: dict[int, optuna.Trial] = {}  # scheduler trial id -> its Optuna trial
         self.params: dict[int, dict[str, Any]] = {}  # scheduler trial id -> its params
         self.taken: dict[ParamKey, int] = {}  # params finished or running -> scheduler trial id
