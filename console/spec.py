@@ -77,7 +77,14 @@ class SearchSpec:
 
     def config_hash(self) -> str:
         """16 hex chars identifying everything that determines the results (not cluster/export)."""
-        canonical = {
+        canonical = self.config_canonical()
+        text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def config_canonical(self) -> dict[str, Any]:
+        """What config_hash covers, as plain data (console/spec_changes.py compares it key by
+        key to tell a budget or space change, which keeps results, from one that does not)."""
+        return {
             "strategy": self.strategy,
             "seed": self.seed,
             "max_trials": self.max_trials,
@@ -88,8 +95,6 @@ class SearchSpec:
             # A list, not a table: parameter order changes the grid order and the random draws.
             "space": [[name, param.to_toml()] for name, param in self.space.items()],
         }
-        text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def spec_from_dict(data: dict[str, Any]) -> tuple[SearchSpec | None, list[str]]:
