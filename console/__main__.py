@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, str] = {
     "pull": "console.store_cli",
     "dataset": "console.store_cli",
     "keys": "console.keys_cli",
+    "results": "console.results_cli",
 }
 
 
@@ -39,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Other commands: 'hpo-console export CHECKPOINT' (best model to the object "
         "store), 'hpo-console pull s3://BUCKET/SEARCH/best.json -o FILE', "
         "'hpo-console dataset push FILE s3://BUCKET/KEY', 'hpo-console keys init|add-node|"
-        "list|remove-node' (CurveZMQ keys for the node link); each has --help.",
+        "list|remove-node' (CurveZMQ keys for the node link), 'hpo-console results "
+        "CHECKPOINT' (the trials as a table, CSV or JSON); each has --help.",
     )
     parser.add_argument("file", type=Path, help="search file, or a saved checkpoint to resume")
     parser.add_argument(

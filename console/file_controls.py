@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -71,6 +72,11 @@ class FileControls:
         if self.running is not None:
             self.say("checkpointing and stopping this search...")
             await self.running.shutdown()
+            # Read it again: when `path` resumes or extends the search just stopped, its last
+            # results are in the checkpoint only now (if it fails now, what was read before
+            # the stop is still a consistent start).
+            with contextlib.suppress(SearchFileError, CheckpointConflict):
+                opened = open_search(path)
         self.launch(opened)
 
     def action_save_screenshot(self: ConsoleApp) -> None:

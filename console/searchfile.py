@@ -30,8 +30,8 @@ TRIAL_DEFAULTS: dict[str, Any] = ROW_DEFAULTS
 _TOP_LEVEL = (*SPEC_TABLES, "state", "trials")
 HEADER = (
     "# Written by zmq-hpo: reopen this file with hpo-console to resume the search.\n"
-    "# [cluster] and [export] may be edited; changing what results depend on (strategy, seed,\n"
-    "# max_trials, metric, cv, [dataset], [model], [space]) makes the saved trials unusable.\n\n"
+    "# [cluster] and [export] may be edited here. To raise max_trials or widen [space], edit\n"
+    "# the search file you started from and open that: it extends this one, keeping its trials.\n\n"
 )
 
 
@@ -94,7 +94,8 @@ def load_search(path: str | Path) -> LoadedSearch:
         message = (
             f"state.config_hash: state was produced by a different spec (saved for "
             f"{state.config_hash}, this spec is {spec.config_hash()}); restore the original "
-            "[search], [dataset], [model] and [space], or start from a file without [state]"
+            "[search], [dataset], [model] and [space]; to extend the search (more trials, a wider "
+            "space) edit the search file it was started from and open that instead"
         )
         raise StateMismatchError(locate(label, text, [message]))
     return LoadedSearch(path=path, spec=spec, state=state)

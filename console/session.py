@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from console.extend import ExtendRefused, extend
 from console.searchfile import LoadedSearch, SavedState, SearchFileError, SearchSpec, load_search
 
 
@@ -24,7 +25,8 @@ def open_search(path: Path, *, save_to: Path | None = None, fresh: bool = False)
     """Load a search file and pick its checkpoint (default runs/NAME.toml).
 
     Reopening a checkpoint keeps writing to it. A search file whose checkpoint already holds the
-    same search resumes from it; one holding a different search is never overwritten.
+    same search resumes from it; one that only raises the budget or widens the space extends it
+    (console/extend.py); one holding a different search is never overwritten.
     Raises SearchFileError or CheckpointConflict.
     """
     loaded = load_search(path)
@@ -49,11 +51,22 @@ def _resume_from(target: Path, loaded: LoadedSearch) -> OpenedSearch:
             f"{target} exists and is not a readable checkpoint:\n{exc}\n"
             "Move it away, or choose another file with --save-to."
         ) from exc
-    if existing.state is None or existing.state.config_hash != loaded.spec.config_hash():
+    if existing.state is None:
         raise CheckpointConflict(
-            f"{target} holds a different search; refusing to overwrite it.\n"
+            f"{target} holds a search file, not a checkpoint; refusing to overwrite it.\n"
             "Start over with --fresh, or choose another file with --save-to."
         )
+    if existing.state.config_hash != loaded.spec.config_hash():
+        try:
+            extension = extend(existing, loaded.spec)
+        except ExtendRefused as exc:
+            raise CheckpointConflict(
+                f"{target} holds a different search; refusing to overwrite it:\n"
+                + "".join(f"  {problem}\n" for problem in exc.problems)
+                + "Start over with --fresh, or choose another file with --save-to."
+            ) from None
+        # The edited spec with the kept trials; the checkpoint is rewritten when it runs.
+        return OpenedSearch(loaded.spec, extension.state, target, note=extension.note)
     return OpenedSearch(
         existing.spec,
         existing.state,

@@ -92,7 +92,14 @@ class SearchSpec:
 
     def config_hash(self) -> str:
         """16 hex chars identifying everything that determines the results (not cluster/export)."""
-        canonical = {
+        canonical = self.config_canonical()
+        text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def config_canonical(self) -> dict[str, Any]:
+        """What config_hash covers, as plain data (console/spec_changes.py compares it key by
+        key to tell a budget or space change, which keeps results, from one that does not)."""
+        canonical: dict[str, Any] = {
             "strategy": self.strategy,
             "seed": self.seed,
             "max_trials": self.max_trials,
@@ -108,8 +115,7 @@ class SearchSpec:
             canonical["pruning"] = self.pruning.to_toml()
         if self.parallelism is not None:
             canonical["parallelism"] = self.parallelism
-        text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return canonical
 
 
 def spec_from_dict(data: dict[str, Any]) -> tuple[SearchSpec | None, list[str]]:

@@ -117,21 +117,7 @@ def restore_ledger(
     outcomes alike). Trial ids are dense (0, 1, 2...); an id with no saved row (created, never
     saved) is asked again: grid and random give it the same params as before.
     """
-    warnings: list[str] = []
-    records: dict[int, TrialRecord] = {}
-    where: dict[int, str] = {}  # each record's source, for warnings
-    for row in state.trials if state else []:
-        try:
-            record = TrialRecord.from_row(row)
-        except RecordError as exc:
-            warnings.append(f"{checkpoint}: trial {row.get('id')!r} skipped: {exc}")
-            continue
-        records[record.id], where[record.id] = record, f"{checkpoint}: [[trials]] {record.id}"
-    if checkpoint is not None:
-        journaled, problems = Journal(journal_path_for(checkpoint)).replay(spec.config_hash())
-        warnings += problems
-        for record, line in journaled:
-            records[record.id], where[record.id] = record, line
+    records, where, warnings = saved_records(state, checkpoint, spec.config_hash())
     strategy = make_strategy(
         spec.strategy, spec.space, spec.seed, spec.max_trials,
         slots=spec.slots_hint(), pruning=spec.pruning,
@@ -158,3 +144,27 @@ def restore_ledger(
             break
         ledger.add(trial)
     return ledger, strategy, warnings
+
+
+def saved_records(
+    state: SavedState | None, checkpoint: Path | None, search_hash: str
+) -> tuple[dict[int, TrialRecord], dict[int, str], list[str]]:
+    """Every saved trial by id: the checkpoint's rows overridden by the journal's lines for
+    `search_hash`, each record's source ('file: [[trials]] ID' or 'file:line'), and a warning
+    for each row that could not be used. Also what `hpo-console results` and extending read."""
+    warnings: list[str] = []
+    records: dict[int, TrialRecord] = {}
+    where: dict[int, str] = {}  # each record's source, for warnings
+    for row in state.trials if state else []:
+        try:
+            record = TrialRecord.from_row(row)
+        except RecordError as exc:
+            warnings.append(f"{checkpoint}: trial {row.get('id')!r} skipped: {exc}")
+            continue
+        records[record.id], where[record.id] = record, f"{checkpoint}: [[trials]] {record.id}"
+    if checkpoint is not None:
+        journaled, problems = Journal(journal_path_for(checkpoint)).replay(search_hash)
+        warnings += problems
+        for record, line in journaled:
+            records[record.id], where[record.id] = record, line
+    return records, where, warnings

@@ -69,12 +69,14 @@ def test_existing_checkpoint_of_another_search_is_not_overwritten(tmp_path: Path
     assert _run(str(first), "--headless", "--local-nodes", "1", cwd=tmp_path).returncode == 0
     checkpoint = tmp_path / "runs" / "same.toml"
     before = checkpoint.read_bytes()
+    # Another cv changes what a score means (a wider space would extend the search instead).
     changed = write_search(
-        tmp_path, name="same", space='seconds = { type = "choice", values = [0.0, 0.01] }'
+        tmp_path, name="same", space='seconds = { type = "choice", values = [0.0] }', cv=4
     )
     result = _run(str(changed), "--headless", "--local-nodes", "1", cwd=tmp_path)
     assert result.returncode == 2
     assert "holds a different search" in result.stderr and "--fresh" in result.stderr
+    assert "search.cv: 3 -> 4" in result.stderr
     assert checkpoint.read_bytes() == before
 
 

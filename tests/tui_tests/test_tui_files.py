@@ -82,3 +82,30 @@ def test_the_path_field_completes_from_the_disk(tmp_path: Path, monkeypatch) -> 
             assert field.value == "alpha.toml"  # the file, before the folder of the same stem
 
     asyncio.run(scenario())
+
+
+def test_open_an_edited_search_file_extends_its_finished_search(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the open dialog finds the checkpoint at runs/NAME.toml
+    space = 'seconds = { type = "choice", values = [0.0] }'
+    search = write_search(tmp_path, name="grow", strategy="random", max_trials=2, space=space)
+    app = make_app(search, tmp_path / "runs" / "grow.toml", local_nodes=1)
+
+    async def scenario() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            first = app.running.scheduler
+            await until(pilot, lambda: first.state == "finished", 30, "the search to finish")
+            scores = [first.ledger.trials[i].score for i in range(2)]
+            write_search(tmp_path, name="grow", strategy="random", max_trials=4, space=space)
+            await pilot.press("o")
+            await type_path(pilot, str(search))
+            await until(pilot, lambda: app.running.scheduler is not first, 10, "reopened")
+            grown = app.running.scheduler
+            await until(pilot, lambda: grown.state == "finished", 30, "the new trials")
+            assert grown.ledger.done == 4 and grown.planned == 4
+            assert [grown.ledger.trials[i].score for i in range(2)] == scores
+            note = "extending: max_trials 2 -> 4, keeping 2 finished trials"
+            await until(pilot, lambda: note in log_text(app), 5, "the extend note")
+
+    asyncio.run(scenario())
