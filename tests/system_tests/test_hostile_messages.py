@@ -209,6 +209,7 @@ def test_a_thousand_silent_fake_nodes_do_not_fail_any_trial(
         for ghost in ghosts:
             ghost.close()
         ctx.destroy(linger=0)
+    assert code == 0, console.transcript()
     rows = rows_by_id(tmp_path / "runs" / "t.toml")
     failed = {i: r.get("error") for i, r in rows.items() if r["status"] != "ok"}
     assert failed == {}, (
