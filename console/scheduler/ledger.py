@@ -141,6 +141,7 @@ class Ledger:
         if trial.is_final:
             return Verdict(VerdictKind.DUPLICATE)
         lease = trial.open_leases.get(lease_id)
+        was_live = lease_id in trial.live
         folds = (
             trial.live.pop(lease_id, None)
             or (lease.folds if lease else ())
@@ -151,7 +152,7 @@ class Ledger:
             trial.status = PENDING
         match outcome:
             case Scored():
-                return self._on_scored(trial, folds, outcome, now)
+                return self._on_scored(trial, folds, outcome, was_live, now)
             case Errored(node_id=node_id, error=error):
                 return self._fail(trial, node_id, error, now)
             case Broke(node_id=node_id, status=status, error=error):
@@ -215,21 +216,20 @@ class Ledger:
         return not trial.is_final and bool(trial.undispatched(self.n_folds))
 
     def _on_scored(
-        self, trial: Trial, folds: tuple[int, ...], outcome: Scored, now: float
+        self, trial: Trial, folds: tuple[int, ...], outcome: Scored, was_live: bool, now: float
     ) -> Verdict:
         whole = not outcome.folds and set(folds) == set(range(1, self.n_folds + 1))
         numbers = outcome.folds or folds
         scores = dict(zip(numbers, outcome.fold_scores, strict=False))
         new = self.record_folds(trial, {f: s for f, s in scores.items() if f in folds})
+        if was_live or new:  # the run that counts (its folds may have come by PROGRESS)
+            trial.fit_s += outcome.fit_time_s
+            trial.node = outcome.node_id
         if whole and not trial.by_fold.keys() - scores.keys():
             # A node that reports a whole trial without fold numbers: its mean is the score.
-            trial.fit_s += outcome.fit_time_s
             return self._record_ok(trial, outcome.node_id, outcome.mean, outcome.std, now)
-        if not new:
-            return self._back_in_line(trial, VerdictKind.DUPLICATE, "folds already in", now)
-        trial.fit_s += outcome.fit_time_s
-        trial.node = outcome.node_id
-        return self._back_in_line(trial, VerdictKind.PROGRESSED, "", now)
+        kind = VerdictKind.PROGRESSED if new or was_live else VerdictKind.DUPLICATE
+        return self._back_in_line(trial, kind, "" if new else "folds already in", now)
 
     def _back_in_line(self, trial: Trial, kind: VerdictKind, why: str, now: float) -> Verdict:
         """The unit is over; the trial is recorded if every fold is in, else waits in line.

@@ -39,7 +39,25 @@ def test_at_the_tail_one_trial_spreads_its_folds_over_idle_slots_and_is_recorded
     assert scored.score == trial.score == float(np.mean([0.9, 0.8, 0.6]))
     assert trial.std == float(np.std([0.9, 0.8, 0.6]))
     assert h.core.state == SearchState.FINISHED
+    assert trial.duration_s == 0.1 * 3  # fit time summed over its units
     assert [a.verdict for a in node.received(p.Ack)].count(p.ACK_RECORDED) == 3
+
+
+def test_a_whole_unit_whose_folds_all_came_by_progress_keeps_its_fit_time(
+    tmp_path: Path,
+) -> None:
+    h = Harness.for_search(tmp_path, space=ONE, cv=2)
+    node = h.node("n1")
+    node.hello()
+    h.tick()
+    (task,) = node.tasks()
+    node.progress(task, 1, 0.6, folds=2)
+    node.progress(task, 2, 0.8, folds=2)
+    node.finish_folds(task, {1: 0.6, 2: 0.8})
+    h.tick()
+    trial = h.trial(0)
+    assert trial.status == "ok" and trial.duration_s == 0.1 and trial.node == "n1"
+    assert [a.verdict for a in node.received(p.Ack)] == [p.ACK_RECORDED]
 
 
 def test_with_work_for_every_slot_trials_go_out_whole(tmp_path: Path) -> None:
@@ -72,6 +90,7 @@ def test_a_lost_unit_keeps_its_reported_folds_and_only_the_rest_run_again(tmp_pa
     trial = h.trial(0)
     assert trial.status == "ok" and trial.fold_scores == [0.7, 0.5, 0.9]
     assert trial.score == float(np.mean([0.7, 0.5, 0.9]))
+    assert trial.duration_s == 0.1  # the unit that scored; the lost one never reported its time
     assert len(h.of(ev.TrialScored)) == 1
 
 
