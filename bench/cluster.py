@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,8 @@ STOP_TIMEOUT_S = 10.0
 class EventClock:
     """Scheduler event callback that only counts and timestamps (kept cheap: it runs per event)."""
 
-    def __init__(self) -> None:
+    def __init__(self, also: Callable[[ev.Event], None] | None = None) -> None:
+        self.also = also
         self.joined = 0
         self.dispatched = 0
         self.scored = 0
@@ -35,6 +37,8 @@ class EventClock:
         self.node_last_result: dict[str, float] = {}
 
     def __call__(self, event: ev.Event) -> None:
+        if self.also is not None:
+            self.also(event)
         kind = type(event)
         if kind is ev.TrialDispatched:
             self.dispatched += 1
@@ -95,11 +99,14 @@ async def run_search(
     slots: int = 1,
     prefetch: int = 0,
     curve: bool = False,
+    also: Callable[[ev.Event], None] | None = None,
+    until: Callable[[], bool] | None = None,
 ) -> SearchRun:
     """Start the scheduler paused, start and join the nodes, then resume and run to the end.
 
-    `curve`: the node link encrypted and authenticated, as with `hpo-console --keys`."""
-    events = EventClock()
+    `curve`: the node link encrypted and authenticated, as with `hpo-console --keys`.
+    `also` sees every event too; `until` ends the search early (a stop) once it returns True."""
+    events = EventClock(also)
     keys = _fresh_keys(folder / "keys" / spec.name) if curve else None
     scheduler = Scheduler(
         spec,
@@ -131,6 +138,11 @@ async def run_search(
             raise RuntimeError(f"{exc}; node logs in {log_dir}") from None
         cpu_at_resume, resumed_at = cpu_ticks(), time.perf_counter()
         scheduler.resume()
+        if until is not None:
+            while not task.done() and not until():
+                await asyncio.sleep(0.01)
+            if not task.done():
+                scheduler.stop()  # the budget is spent: running units are handed back
         await task
         returned_at, cpu_at_return = time.perf_counter(), cpu_ticks()
     finally:

@@ -42,15 +42,18 @@ def write_search(
     dataset: str = "sklearn:digits",
     cv: int = 3,
     seed: int = 3,
+    target: str | None = None,
+    search_extra: dict[str, Any] | None = None,
 ) -> SearchSpec:
-    """Write a search file (None spelled "None") into `folder` and load its validated spec."""
+    """Write a search file (None spelled "None") into `folder` and load its validated spec.
+    `search_extra`: more [search] keys or tables (e.g. {"pruning": {...}})."""
     search: dict[str, Any] = {"name": name, "strategy": strategy, "seed": seed}
     if max_trials is not None:
         search["max_trials"] = max_trials
-    search.update(metric="accuracy", cv=cv)
+    search.update(metric="accuracy", cv=cv, **(search_extra or {}))
     document = {
         "search": search,
-        "dataset": {"source": dataset},
+        "dataset": {"source": dataset} | ({"target": target} if target else {}),
         "model": {"estimator": estimator, "fixed": encode_none(fixed or {})},
         "space": encode_none(space),
         "cluster": {"bind": LOOPBACK, "local_nodes": 0},

@@ -142,8 +142,9 @@ class Collection:
         """After a newly recorded fold: stop the trial if the pruner says it cannot matter,
         else let its remaining folds fan out."""
         n_folds = self.core.ledger.n_folds
-        if trial.is_final or trial.folds_done >= n_folds:
+        if trial.is_final or trial.folds_done >= n_folds or trial.folds_done == trial.judged:
             return
+        trial.judged = trial.folds_done  # each step is reported to the pruner once
         mean = trial.running_mean or 0.0
         if self.core.strategy.should_prune(trial.id, trial.folds_done, mean):
             reason = f"pruned after {trial.folds_done} of {n_folds} folds (mean {mean:.4f})"

@@ -39,6 +39,7 @@ class Trial:
     avoid: set[str] = field(default_factory=set)  # nodes that failed or lost it: retry elsewhere
     node_losses: int = 0  # proven nodes that vanished while running it
     fit_s: float = 0.0  # fit time of the units that scored
+    judged: int = 0  # how many folds it had when the pruner last judged it
     started_at: float = 0.0
 
     @property
