@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         "which",
         nargs="?",
         default="all",
-        choices=("dispatch", "workloads", "tui", "scaling", "search", "all"),
+        choices=("dispatch", "workloads", "tui", "scaling", "search", "pruning", "all"),
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     args = parser.parse_args(argv)
@@ -97,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         scaling.run(args.quick)  # its tables are its summary
     if args.which in ("search", "all"):
         search_efficiency.run(args.quick)  # prints its own summary table
+    if args.which in ("pruning", "all"):
+        pruning_e2e.main(args.quick)  # prints its own summary table
     say("== summary ==")
     say(_summary(dispatch_result, workload_results, burst))
     say(f"total {time.perf_counter() - started:.0f} s; at end: {_load()}")
