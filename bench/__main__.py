@@ -7,7 +7,7 @@ import datetime as dt
 import os
 import time
 
-from bench import dispatch, scaling, search_efficiency, tui_burst, workloads
+from bench import dispatch, pruning_e2e, scaling, search_efficiency, tui_burst, workloads
 from bench.common import format_table, machine_header, say
 
 
