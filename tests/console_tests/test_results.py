@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import subprocess
@@ -12,7 +13,15 @@ from pathlib import Path
 import pytest
 
 from console.records import TrialRecord
-from console.results import ResultsError, load_results, results_frame
+from console.results import (
+    ResultsError,
+    columns,
+    flat_row,
+    load_results,
+    metric_names,
+    nested_row,
+    results_frame,
+)
 from console.scheduler.journal import Journal, journal_path_for
 from console.searchfile import SavedState, load_search, save_search
 from tests.conftest import REPO, write_search
@@ -145,3 +154,24 @@ def test_dataframe_without_pandas_says_what_to_do(checkpoint: Path) -> None:
         pytest.skip("pandas is installed here: the DataFrame test covers it")
     with pytest.raises(ImportError, match="pip install pandas"):
         results_frame(checkpoint)
+
+
+@dataclasses.dataclass(frozen=True)
+class _MultiMetric(TrialRecord):
+    """A record carrying several metrics, as the multi-metric TrialRecord will."""
+
+    metrics: dict = dataclasses.field(default_factory=dict)
+
+
+def test_extra_metrics_on_a_record_become_columns_by_themselves(checkpoint: Path) -> None:
+    spec = load_search(checkpoint).spec
+    record = _MultiMetric(7, {"seconds": 0.1}, "ok", score=0.9, metrics={"f1": 0.8, "auc": 0.7})
+    names = metric_names([record])
+    assert names == ["auc", "f1"]
+    cols = columns(spec, [record])
+    assert cols[cols.index("param.fail") + 1 : cols.index("fold_scores")] == [
+        "metric.auc",
+        "metric.f1",
+    ]
+    assert flat_row(record, ["seconds"], names)["metric.f1"] == 0.8
+    assert nested_row(record)["metrics"] == {"f1": 0.8, "auc": 0.7}
