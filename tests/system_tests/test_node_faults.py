@@ -24,6 +24,7 @@ from tests.conftest import (
 pytestmark = pytest.mark.timeout(120)
 
 # Six trials of 1.5 s each on two one-slot nodes: long enough to hit a node mid-trial.
+CV = 2
 SLOW_SPACE = 'seconds = { type = "choice", values = [1.5, 1.51, 1.52, 1.53, 1.54, 1.55] }'
 
 
@@ -32,7 +33,7 @@ def _final_rows(checkpoint: Path) -> dict[int, dict]:
 
 
 async def _start(tmp_path: Path, nodes: NodeProcs, recorder: Recorder):
-    search = write_search(tmp_path, space=SLOW_SPACE, cv=2)
+    search = write_search(tmp_path, space=SLOW_SPACE, cv=CV)
     checkpoint = tmp_path / "runs" / "t.toml"
     scheduler = make_scheduler(search, checkpoint, recorder)
     task = asyncio.create_task(scheduler.run())
@@ -83,7 +84,10 @@ def test_sigkill_node_mid_trial_requeues_it_to_the_other_node(
     rows = _final_rows(checkpoint)
     assert all(row["status"] == "ok" for row in rows.values())
     assert rows[victim_trial]["attempts"] == 2
-    assert rows[victim_trial]["node"] == "survivor"
+    # Folds the victim reported before it stopped count (each was journaled as it arrived); the
+    # survivor ran the rest. Only if the victim had reported every fold is the trial its own.
+    assert rows[victim_trial]["node"] in ("survivor", "victim")
+    assert len(rows[victim_trial]["fold_scores"]) == CV, rows[victim_trial]
     assert recorder.scored_counts() == {i: 1 for i in range(6)}
 
 
