@@ -68,12 +68,19 @@ class TrialRecord:
     error: str | None = None
     finished_at: str | None = None
     leases: tuple[OpenLease, ...] = field(default=())
+    # With several metrics: each one's fold scores, {name: [score, ...]}; empty = only `score`.
+    scores: dict[str, tuple[float, ...]] = field(default_factory=dict)
+
+    def metric_means(self) -> dict[str, float]:
+        """Each recorded metric's mean over its folds."""
+        return {name: sum(v) / len(v) for name, v in self.scores.items() if v}
 
     def to_row(self) -> dict[str, Any]:
         row = {f.name: getattr(self, f.name) for f in fields(self)}
         row["status"] = str(self.status)
         row["fold_scores"] = list(self.fold_scores)
         row["leases"] = [lease.to_row() for lease in self.leases]
+        row["scores"] = {name: list(values) for name, values in self.scores.items()}
         return row
 
     @classmethod
@@ -108,6 +115,11 @@ class TrialRecord:
         leases = row.get("leases") or []
         if not isinstance(leases, list):
             raise RecordError("leases must be a list")
+        metric_scores = row.get("scores") or {}
+        if not isinstance(metric_scores, dict) or not all(
+            isinstance(v, list) and all(_is_number(s) for s in v) for v in metric_scores.values()
+        ):
+            raise RecordError("scores must be a table of lists of finite numbers")
         return cls(
             id=row["id"],
             params=dict(row["params"]),
@@ -122,6 +134,7 @@ class TrialRecord:
             error=row.get("error"),
             finished_at=row.get("finished_at"),
             leases=tuple(OpenLease.from_row(item) for item in leases),
+            scores={str(k): tuple(float(s) for s in v) for k, v in metric_scores.items()},
         )
 
 

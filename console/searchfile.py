@@ -132,10 +132,28 @@ def spec_to_toml_dict(spec: SearchSpec) -> dict[str, Any]:
         "trial_timeout_s": spec.trial_timeout_s,
         "max_attempts": spec.max_attempts,
     }
+    # The tabular keys only when set, so an old search's checkpoint reads exactly as before.
+    if spec.metrics:
+        search["metrics"] = list(spec.metrics)
+    if spec.scorers:
+        search["scorers"] = spec.scorers
+    if spec.splitter:
+        search["cv"] = spec.splitter
+    dataset = _drop_none(asdict(spec.dataset))
+    dataset["features"] = list(spec.dataset.features) if spec.dataset.features else None
+    dataset["drop"] = list(spec.dataset.drop) or None
+    model = {"estimator": spec.model.estimator, "fixed": encode_none(spec.model.fixed)}
+    if spec.model.pipeline:
+        model["steps"] = dict(spec.model.pipeline["steps"])
+        if spec.model.pipeline.get("columns"):
+            model["columns"] = {
+                group: {"select": body["select"], "steps": dict(body["steps"])}
+                for group, body in spec.model.pipeline["columns"].items()
+            }
     return {
         "search": _drop_none(search),
-        "dataset": _drop_none(asdict(spec.dataset)),
-        "model": {"estimator": spec.model.estimator, "fixed": encode_none(spec.model.fixed)},
+        "dataset": _drop_none(dataset),
+        "model": model,
         "space": {name: param.to_toml() for name, param in spec.space.items()},
         "cluster": _drop_none(asdict(spec.cluster)),
         "export": asdict(spec.export),
@@ -157,6 +175,8 @@ def _trial_to_toml(trial: dict[str, Any]) -> dict[str, Any]:
     row = _drop_none(row)
     if not row["leases"]:
         del row["leases"]  # only a trial that is out on a node has any
+    if not row.get("scores"):
+        row.pop("scores", None)  # only a search with several metrics has them
     row["params"] = encode_none(row["params"])
     return row
 
@@ -199,6 +219,10 @@ def _read_trials(raw: Any, errors: list[str]) -> list[dict[str, Any]] | None:
     return trials if len(errors) == first_error else None
 
 
+def _is_scores_table(value: Any) -> bool:
+    return isinstance(value, dict) and all(map(_is_number_list, value.values()))
+
+
 def _read_trial(raw: Any, where: str, errors: list[str]) -> dict[str, Any] | None:
     if not isinstance(raw, dict):
         errors.append(f"{where}: expected a table, got {describe(raw)}")
@@ -220,6 +244,7 @@ def _read_trial(raw: Any, where: str, errors: list[str]) -> dict[str, Any] | Non
         "error": s.string("error", default=None),
         "finished_at": s.string("finished_at", default=None),
         "leases": s.get("leases", [], "an array of {lease, node, attempt} tables", _is_lease_list),
+        "scores": s.get("scores", {}, "a table of arrays of numbers", _is_scores_table),
     }
     if trial["finished_at"] is not None and not _is_iso(trial["finished_at"]):
         s.error("finished_at", f"expected an ISO 8601 time, got {trial['finished_at']!r}")

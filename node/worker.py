@@ -347,6 +347,7 @@ class NodeSupervisor:
             fit_time_s=outcome.get("fit_time_s", 0.0),
             error=outcome.get("error"),
             folds=tuple(outcome.get("folds", ())),
+            scores=outcome.get("scores") or {},
         )
         if result.status != p.STATUS_CANCELLED:
             self.outbox[task.lease_id] = result  # kept until the console ACKs it

@@ -15,13 +15,14 @@ from console.scheduler.ledger import (
     Broke,
     Errored,
     HandedBack,
+    NodeFault,
     Outcome,
     Scored,
     Trial,
     Verdict,
     VerdictKind,
 )
-from console.scheduler.nodes import NodeInfo
+from console.scheduler.nodes import QUARANTINE_AFTER, NodeInfo
 from node import protocol as p
 
 if TYPE_CHECKING:
@@ -91,6 +92,11 @@ class Collection:
             self.core.leases.remove(msg.lease_id)
         elif trial.status == PENDING:  # recorded from an old lease: count it through running
             self.core.ledger.start(trial, trial.open_leases[msg.lease_id], now, adopted=True)
+        if msg.status == p.STATUS_UNAVAILABLE:
+            # The node cannot load the data: hold it back from this search at once (d releases
+            # it); the trial goes elsewhere free of charge (NodeFault, not proven).
+            node.strikes = max(node.strikes, QUARANTINE_AFTER - 1)
+            self.core.strike(node, msg.error or "dataset unavailable on this node", now)
         verdict = self.settle(trial, _outcome(node.node_id, msg), now, node)
         self.core.ack(peer, msg, p.ACK_RECORDED)
         if verdict.kind == VerdictKind.RECORDED and other is not None:
@@ -147,9 +153,13 @@ class Collection:
 
 def _outcome(node_id: str, msg: p.Result) -> Outcome:
     if msg.status == p.STATUS_OK:
-        return Scored(node_id, msg.mean or 0.0, msg.std or 0.0, msg.fold_scores, msg.fit_time_s)
+        return Scored(
+            node_id, msg.mean or 0.0, msg.std or 0.0, msg.fold_scores, msg.fit_time_s, msg.scores
+        )
     if msg.status == p.STATUS_ERROR:
         return Errored(node_id, msg.error or "error")
+    if msg.status == p.STATUS_UNAVAILABLE:
+        return NodeFault(node_id, msg.error or "dataset unavailable", proven=False)
     return Broke(node_id, msg.status, msg.error or msg.status)
 
 

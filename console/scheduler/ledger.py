@@ -39,6 +39,7 @@ class Trial:
     duration_s: float | None = None
     error: str | None = None
     finished_at: str | None = None
+    scores: dict[str, list[float]] = field(default_factory=dict)  # each metric's fold scores
     # Leases issued for it and not settled: a result for any of them counts (first one wins).
     open_leases: dict[str, OpenLease] = field(default_factory=dict)
     # Live only, never saved.
@@ -68,6 +69,7 @@ class Trial:
             duration_s=self.duration_s,
             error=self.error,
             finished_at=self.finished_at,
+            scores=self.scores,
             leases=() if self.is_final else tuple(self.open_leases.values()),
         )
 
@@ -89,6 +91,7 @@ class Trial:
             duration_s=record.duration_s,
             error=record.error,
             finished_at=record.finished_at,
+            scores={name: list(values) for name, values in record.scores.items()},
             open_leases={lease.lease_id: lease for lease in record.leases},
         )
 
@@ -107,6 +110,7 @@ class Scored:
     std: float
     fold_scores: tuple[float, ...]
     fit_time_s: float
+    scores: dict[str, Any] = field(default_factory=dict)  # every metric's fold scores
 
 
 @dataclass(frozen=True)
@@ -305,6 +309,7 @@ class Ledger:
         trial.status = OK
         trial.score, trial.std = outcome.mean, outcome.std
         trial.fold_scores = list(outcome.fold_scores)
+        trial.scores = {name: list(values) for name, values in outcome.scores.items()}
         trial.node, trial.error = outcome.node_id, None
         trial.duration_s = outcome.fit_time_s
         trial.finished_at = _now_iso()

@@ -235,6 +235,9 @@ class SearchCore:
                     dataset=self.spec.dataset_ref(),
                     search=self.search_hash,
                     acks=acks,
+                    pipeline=self.spec.model.pipeline,
+                    splitter=self.spec.splitter,
+                    scoring=self.spec.scoring(),
                 ),
             )
         return True
