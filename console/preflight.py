@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from console.search.space import ChoiceParam, IntParam, Param
+from console.search.space import ChoiceParam, IntParam, Param, is_active
 from console.spec import SearchSpec
 from node import pipelines, splitting
 from node.datasets import CATEGORICAL, DatasetError, DatasetUnavailable, Table, load_table
@@ -198,8 +198,7 @@ def _first_point(space: dict[str, Param], pipeline: dict[str, Any]) -> dict[str,
     (only where its condition holds for those values)."""
     point: dict[str, Any] = {}
     for name, param in space.items():
-        when = getattr(param, "when", None) or {}
-        if any(point.get(other) not in values for other, values in when.items()):
+        if not is_active(param, point):
             continue
         if isinstance(param, ChoiceParam):
             point[name] = param.values[0]

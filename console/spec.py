@@ -348,7 +348,7 @@ def _check_model(
         return [f"model.estimator: unknown estimator {estimator!r}{hint}"]
     errors = []
     if pipeline:
-        step_names = {name for name, _ in pipeline["steps"]}
+        step_names = set(pipelines.step_paths(pipeline))
         choices = {
             name: param.values
             for name, param in (params or {}).items()

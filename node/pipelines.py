@@ -84,11 +84,11 @@ def build_model(
     steps.append((final, estimators.resolve(final)()))
     pipeline = Pipeline(steps)
     params = dict(params or {})
-    # A param named after a step swaps that step (e.g. scaler = "robust_scaler"), before the
-    # params of the chosen step are applied.
-    for name, _ in steps[:-1]:
-        if name in params:
-            pipeline.set_params(**{name: build_step(str(params.pop(name)))})
+    # A param named after a step swaps that step (e.g. scaler = "robust_scaler", or inside a
+    # column group columns__num__scale = "passthrough"), before the chosen step's params apply.
+    for path in step_paths(description):
+        if path in params:
+            pipeline.set_params(**{path: build_step(str(params.pop(path)))})
     valid = set(pipeline.get_params())
     unknown = sorted(key for key in params if key not in valid)
     if unknown:
@@ -139,20 +139,28 @@ def _select(group: str, select: Any, columns: list[str], kinds: list[str]) -> li
     return [columns.index(name) for name in select]
 
 
+def step_paths(description: dict[str, Any]) -> dict[str, str]:
+    """Every step a param may swap, as its sklearn path (`scale`, `columns__num__scale`) ->
+    the kind it has by default."""
+    paths: dict[str, str] = {}
+    for name, kind in description["steps"]:
+        if kind != COLUMN_TRANSFORMER:
+            paths[name] = kind
+            continue
+        for group, spec in (description.get("columns") or {}).items():
+            for inner, inner_kind in spec["steps"]:
+                paths[f"{name}__{group}__{inner}"] = inner_kind
+    return paths
+
+
 def param_names(estimator: str, description: dict[str, Any], choices: dict[str, Any]) -> set[str]:
     """Every `step__param` name a pipeline could accept, given each step's possible kinds
     (`choices`: step name -> kinds searched for it). For validating a search file."""
     final = estimators.canonical_name(estimator)
     names = {f"{final}__{name}" for name in estimators.parameter_names(final)}
-    for name, kind in description["steps"]:
-        names.add(name)
-        if kind == COLUMN_TRANSFORMER:
-            for group, spec in (description.get("columns") or {}).items():
-                for inner, inner_kind in spec["steps"]:
-                    for param in build_step(inner_kind).get_params():
-                        names.add(f"{name}__{group}__{inner}__{param}")
-            continue
-        for option in {kind, *choices.get(name, ())}:
+    for path, kind in step_paths(description).items():
+        names.add(path)
+        for option in {kind, *choices.get(path, ())}:
             if option in STEP_KINDS:
-                names.update(f"{name}__{param}" for param in build_step(option).get_params())
+                names.update(f"{path}__{param}" for param in build_step(option).get_params())
     return names

@@ -6,7 +6,15 @@ import math
 import random
 from typing import Any
 
-from console.search.space import ChoiceParam, FloatParam, IntParam, Param, grid_size, grid_value
+from console.search.space import (
+    ChoiceParam,
+    FloatParam,
+    IntParam,
+    Param,
+    grid_size,
+    grid_value,
+    is_active,
+)
 
 
 class RandomStrategy:
@@ -29,7 +37,12 @@ class RandomStrategy:
         if self._asked >= self._total:
             return None
         self._asked += 1
-        return {name: sample(param, self._rng) for name, param in self._space.items()}
+        point: dict[str, Any] = {}
+        for name, param in self._space.items():
+            # An inactive parameter takes no draw (without conditions: the same draws as ever).
+            if is_active(param, point):
+                point[name] = sample(param, self._rng)
+        return point
 
     def tell(self, params: dict[str, Any], score: float | None) -> None:
         """Random search does not adapt to scores."""
