@@ -66,8 +66,8 @@ class DatasetError(ValueError):
 
 
 class DatasetUnavailable(DatasetError):
-    """This host cannot get the data (file missing or unreadable, fetch failed, other bytes than
-    the pin): a fault of the node, not of the search, once the console has loaded it."""
+    """This host cannot get the data (file missing or unreadable, fetch failed): a fault of the
+    node, not of the search, once the console has loaded it."""
 
 
 def clear_cache() -> None:
@@ -170,6 +170,8 @@ def _fetch(source: str, sha256: str | None) -> tuple[str, str]:
     try:
         path, digest = fetch_dataset(source, sha256)
     except StoreError as exc:
+        if "does not match" in str(exc):
+            raise DatasetError(str(exc)) from None  # other bytes than pinned: the data's fault
         raise DatasetUnavailable(str(exc)) from None
     return str(path), digest
 
@@ -200,7 +202,9 @@ def _load_csv(path: str, target: str, sha256: str | None, label: str | None = No
     if sha256:
         actual = hashlib.sha256(data).hexdigest()
         if actual != sha256.strip().lower():
-            raise DatasetUnavailable(
+            # Other bytes than the pin names are the data's problem, on every node alike: the
+            # trial fails naming both hashes (the console's pre-flight catches it first).
+            raise DatasetError(
                 f"{name} does not match its sha256 pin: expected {sha256}, actual {actual}"
             )
     try:

@@ -267,3 +267,20 @@ def test_a_search_file_error_still_comes_first(tmp_path: Path) -> None:
     path.write_text('[search]\nname = "t"\ncv = { kind = "kfold", n_split = 3 }\n')
     with pytest.raises(SearchFileError, match=r"search\.cv\.n_split: unknown key"):
         load_search(path)
+
+
+def test_trial_detail_shows_every_metric() -> None:
+    from console.scheduler.ledger import Trial
+    from console.screens.trial_detail import describe_trial
+
+    trial = Trial(
+        id=3,
+        params={"C": 1.0},
+        score=0.9,
+        std=0.01,
+        fold_scores=[0.8, 1.0],
+        scores={"f1_macro": [0.8, 1.0], "accuracy": [0.75, 0.95]},
+    )
+    text = describe_trial(trial, "f1_macro").plain
+    assert "f1_macro: 0.900000" in text
+    assert "accuracy: 0.850000  (folds 0.7500, 0.9500)" in text
