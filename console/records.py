@@ -138,6 +138,18 @@ class TrialRecord:
         )
 
 
+def clean_scores(raw: Any) -> dict[str, tuple[float, ...]]:
+    """A RESULT's per-metric fold scores, keeping only well-formed entries (a node's JSON may
+    hold anything, and a bad value must never make the checkpoint unreadable)."""
+    if not isinstance(raw, dict):
+        return {}
+    return {
+        str(name)[:100]: tuple(float(s) for s in values)
+        for name, values in list(raw.items())[:20]
+        if isinstance(values, list) and len(values) <= 1000 and all(map(_is_number, values))
+    }
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 

@@ -102,6 +102,10 @@ def read_metrics(
                 "or define it in [search.scorers]"
             )
             ok = False
+    for name in custom:
+        if name not in names:  # like an unknown key: a scorer defined and never used is a typo
+            errors.append(f"search.scorers.{name}: defined but not in search.metric or metrics")
+            ok = False
     return (metric, tuple(names) if len(names) > 1 else ()) if ok else (None, ())
 
 

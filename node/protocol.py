@@ -32,9 +32,8 @@ STATUS_TIMEOUT = "timeout"  # killed at its deadline
 STATUS_CRASH = "crash"  # the child process died
 STATUS_CANCELLED = "cancelled"  # stopped on request: handed back
 STATUS_UNAVAILABLE = "unavailable"  # the node cannot load the data: its fault, not the trial's
-RESULT_STATUSES = frozenset(
-    {STATUS_OK, STATUS_ERROR, STATUS_TIMEOUT, STATUS_CRASH, STATUS_CANCELLED, STATUS_UNAVAILABLE}
-)
+_OTHER_ENDS = (STATUS_TIMEOUT, STATUS_CRASH, STATUS_CANCELLED, STATUS_UNAVAILABLE)
+RESULT_STATUSES = frozenset({STATUS_OK, STATUS_ERROR, *_OTHER_ENDS})
 
 # ACK verdicts.
 ACK_RECORDED = "recorded"
@@ -129,8 +128,7 @@ class Result(Message):
     error: str | None
     # Which folds `fold_scores` are for (the TASK's `folds`, in order); empty = folds 1..n.
     folds: tuple[int, ...] = ()
-    # With several metrics: each metric's fold scores ({name: [score, ...]}); empty = only one.
-    scores: dict[str, Any] = field(default_factory=dict)
+    scores: dict[str, Any] = field(default_factory=dict)  # several metrics: {name: fold scores}
 
     def check(self) -> None:
         if self.status not in RESULT_STATUSES:
@@ -190,10 +188,9 @@ class Task(Message):
     acks: tuple[str, ...] = ()  # ACKs riding on the task: saves a send and a wake-up
     # The 1-based CV folds this unit covers, in the splitter's order; empty = every fold.
     folds: tuple[int, ...] = ()
-    # Empty = as before: the bare estimator, `cv` shuffled folds, the one `metric`.
-    pipeline: dict[str, Any] = field(default_factory=dict)  # {"steps": [[name, kind]], "columns"}
-    splitter: dict[str, Any] = field(default_factory=dict)  # {"kind", "n_splits", "shuffle", ...}
-    scoring: dict[str, Any] = field(default_factory=dict)  # {"metrics", "rank", "scorers"}
+    pipeline: dict[str, Any] = field(default_factory=dict)  # {"steps", "columns"}; {}: bare
+    splitter: dict[str, Any] = field(default_factory=dict)  # {"kind", "n_splits"...}; {}: `cv`
+    scoring: dict[str, Any] = field(default_factory=dict)  # {"metrics", "rank"...}; {}: `metric`
 
     def check(self) -> None:
         if len(self.folds) > 1000 or any(not 0 < fold <= 1000 for fold in self.folds):
@@ -390,14 +387,8 @@ def _checker_for(name: str, annotation: Any) -> Checker:
 
 def _schema(cls: type) -> list[tuple[str, Checker, bool]]:
     hints = typing.get_type_hints(cls)
-    return [
-        (
-            f.name,
-            _checker_for(f.name, hints[f.name]),
-            f.default is MISSING and f.default_factory is MISSING,
-        )
-        for f in fields(cls)
-    ]
+    required = {f.name: f.default is MISSING and f.default_factory is MISSING for f in fields(cls)}
+    return [(name, _checker_for(name, hints[name]), required[name]) for name in required]
 
 
 _SCHEMAS: dict[type, list[tuple[str, Checker, bool]]] = {

@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from node.protocol import STATUS_UNAVAILABLE
+
 FoldCallback = Callable[[int, int, float], None]  # (fold number, folds in all, score)
 
 NOOP_ESTIMATOR = "noop"  # measures dispatch overhead: no data, no fitting
@@ -35,7 +37,8 @@ def run_trial(task: dict[str, Any], on_fold: FoldCallback | None = None) -> dict
             raise ValueError(f"mean score {mean} is not finite")
     except _Unavailable as exc:
         # The console loaded this dataset before dispatching: failing here is this node's fault.
-        return _body("unavailable", [], started, error=f"dataset unavailable: {exc}"[:2000])
+        error = f"dataset unavailable: {exc}"[:MAX_ERROR_CHARS]
+        return _body(STATUS_UNAVAILABLE, [], started, error=error)
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
         body = _body("error", fold_scores, started, folds=fold_numbers, error=error)

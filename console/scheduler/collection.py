@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from console.records import clean_scores
 from console.scheduler import events as ev
 from console.scheduler.admission import _NO_LEASE
 from console.scheduler.ledger import (
@@ -153,8 +154,9 @@ class Collection:
 
 def _outcome(node_id: str, msg: p.Result) -> Outcome:
     if msg.status == p.STATUS_OK:
+        scores = clean_scores(msg.scores)
         return Scored(
-            node_id, msg.mean or 0.0, msg.std or 0.0, msg.fold_scores, msg.fit_time_s, msg.scores
+            node_id, msg.mean or 0.0, msg.std or 0.0, msg.fold_scores, msg.fit_time_s, scores
         )
     if msg.status == p.STATUS_ERROR:
         return Errored(node_id, msg.error or "error")

@@ -104,6 +104,10 @@ def test_old_style_files_keep_their_task_shape() -> None:
             "search.scorers.x.pos: unknown key",
         ),
         (
+            {"search": {"scorers": {"x": {"function": "f1_score"}}}},
+            "search.scorers.x: defined but not in search.metric or metrics",
+        ),
+        (
             {"model": {"steps": {"s": "sklearn.preprocessing.StandardScaler"}}},
             "model.steps.s: unknown step",
         ),
@@ -284,3 +288,11 @@ def test_trial_detail_shows_every_metric() -> None:
     text = describe_trial(trial, "f1_macro").plain
     assert "f1_macro: 0.900000" in text
     assert "accuracy: 0.850000  (folds 0.7500, 0.9500)" in text
+
+
+def test_a_nodes_metric_scores_are_cleaned_before_they_are_kept() -> None:
+    from console.records import clean_scores
+
+    raw = {"ok": [0.5, 1], "nan": [float("nan")], "text": ["x"], "one": 0.3, "flag": [True]}
+    assert clean_scores(raw) == {"ok": (0.5, 1.0)}
+    assert clean_scores([1, 2]) == {}
