@@ -12,9 +12,9 @@ from typing import Any
 
 from console import tabular_spec
 from console.search.base import STRATEGY_NAMES, space_errors
-from console.search.space import ChoiceParam, Param, decode_none, describe, parse_space, suggest
+from console.search.space import Param, decode_none, describe, parse_space, suggest
 from console.tomlcheck import Section
-from node import estimators, pipelines, splitting
+from node import estimators, splitting
 
 SKLEARN_DATASETS = ("iris", "wine", "digits", "breast_cancer", "diabetes")
 SPEC_TABLES = ("search", "dataset", "model", "space", "cluster", "export")
@@ -348,26 +348,12 @@ def _check_model(
         return [f"model.estimator: unknown estimator {estimator!r}{hint}"]
     errors = []
     if pipeline:
-        step_names = set(pipelines.step_paths(pipeline))
-        choices = {
-            name: param.values
-            for name, param in (params or {}).items()
-            if name in step_names and isinstance(param, ChoiceParam)
-        }
-        for name, values in choices.items():
-            for value in values:
-                if value != pipelines.PASSTHROUGH and value not in pipelines.STEP_KINDS:
-                    errors.append(
-                        f"space.{name}: step {name!r} cannot be {value!r}; choose "
-                        f"from {', '.join([*pipelines.step_kinds(), 'passthrough'])}"
-                    )
-        known = pipelines.param_names(estimator, pipeline, choices)
+        known = tabular_spec.pipeline_params(estimator, pipeline, params or {}, errors)
     for where, names in (("space", space), ("model.fixed", fixed)):
         for name in names:
             if name not in known:
-                errors.append(
-                    f"{where}.{name}: {estimator} has no parameter {name!r}{suggest(name, known)}"
-                )
+                hint = suggest(name, known) or tabular_spec.prefix_hint(estimator, name, pipeline)
+                errors.append(f"{where}.{name}: {estimator} has no parameter {name!r}{hint}")
     for name in space:
         if name in fixed:
             errors.append(f"space.{name}: also set in model.fixed; search it or fix it, not both")

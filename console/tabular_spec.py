@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from console.search.space import describe, suggest
+from console.search.space import ChoiceParam, Param, describe, suggest
 from console.tomlcheck import Section
-from node import pipelines, splitting
+from node import estimators, pipelines, splitting
 
 CV_KEYS = ("kind", "n_splits", "n_repeats", "shuffle", "seed", "group")
 COLUMN_KEYS = ("select", "steps")
@@ -179,3 +179,32 @@ def read_dataset_columns(s: Section) -> tuple[tuple[str, ...] | None, tuple[str,
     if features == []:
         s.error("features", "must not be empty (leave it out to use every column)")
     return (tuple(features) if features else None), tuple(drop or ())
+
+
+def pipeline_params(
+    estimator: str, pipeline: dict[str, Any], params: dict[str, Param], errors: list[str]
+) -> set[str]:
+    """Every name a pipeline's params may take; a searched step swap must name a step kind."""
+    paths = pipelines.step_paths(pipeline)
+    choices = {
+        name: param.values
+        for name, param in params.items()
+        if name in paths and isinstance(param, ChoiceParam)
+    }
+    allowed = [*pipelines.step_kinds(), pipelines.PASSTHROUGH]
+    for name, values in choices.items():
+        for value in values:
+            if value not in allowed:
+                errors.append(
+                    f"space.{name}: step {name!r} cannot be {value!r}; "
+                    f"choose from {', '.join(allowed)}"
+                )
+    return pipelines.param_names(estimator, pipeline, choices)
+
+
+def prefix_hint(estimator: str, name: str, pipeline: dict[str, Any] | None) -> str:
+    """In a pipeline the estimator's params carry its step name, as in scikit-learn."""
+    if not pipeline:
+        return ""
+    final = estimators.canonical_name(estimator)
+    return f" (in a pipeline the estimator's parameters are {final}__NAME: {final}__{name}?)"
