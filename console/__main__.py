@@ -169,7 +169,12 @@ def _preflight(opened: OpenedSearch, path: Path) -> None:
     for note in report.notes:
         print(f"hpo-console: pre-flight: {note}", file=sys.stderr)
     if report.errors:
-        lines = "\n".join(f"{path}: {error}" for error in report.errors)
+        from console.tomlcheck import locate
+
+        try:  # the key's line in the file, as for the search file's own errors
+            lines = "\n".join(locate(str(path), path.read_text(), report.errors))
+        except (OSError, UnicodeDecodeError):
+            lines = "\n".join(f"{path}: {error}" for error in report.errors)
         _fail(f"pre-flight check failed, nothing was dispatched:\n{lines}")
     logging.getLogger(__name__).info("pre-flight check passed in %.2f s", report.seconds)
 

@@ -256,7 +256,7 @@ def test_the_cli_exits_2_and_dispatches_nothing(tmp_path: Path) -> None:
     )
     assert run.returncode == 2, run.stderr
     assert "pre-flight check failed, nothing was dispatched" in run.stderr
-    assert f"{path}: dataset: " in run.stderr
+    assert f"{path}:" in run.stderr and ": dataset: " in run.stderr
     assert not (tmp_path / "runs").exists()
 
 
