@@ -89,6 +89,7 @@ def test_example_search_scores_equal_a_plain_sklearn_loop(tmp_path: Path) -> Non
         timeout=100,
     )
     assert run.returncode == 0, run.stderr
+    assert "metrics: r2 " in run.stdout and ", neg_mean_absolute_error -" in run.stdout
     rows = load_search(checkpoint).state.trials
     assert len(rows) == 8 and all(row["status"] == "ok" for row in rows)
     X, y = _diabetes()
