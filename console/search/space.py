@@ -135,7 +135,12 @@ def _when(param: Param) -> dict[str, Any]:
 
 def is_active(param: Param, point: dict[str, Any]) -> bool:
     """Whether `param` exists given the values already chosen in `point` (file order)."""
-    return all(name in point and point[name] in values for name, values in param.when)
+    return all(name in point and _among(point[name], values) for name, values in param.when)
+
+
+def _among(value: Any, values: tuple[Scalar, ...]) -> bool:
+    # By type too: in Python True == 1, but `when = { flag = [true] }` must not match 1.
+    return any(type(value) is type(option) and value == option for option in values)
 
 
 def controllers(space: dict[str, Param]) -> list[str]:
@@ -219,7 +224,7 @@ def _parse_when(
                 + suggest(name, choices)
             )
             continue
-        unknown = [value for value in values if value not in other.values]
+        unknown = [value for value in values if not _among(value, other.values)]
         if unknown or not values:
             listed, known = ", ".join(map(repr, unknown)) or "no value", other.values
             errors.append(f"{key}.{name}: {listed} not among its values {known!r}")
