@@ -132,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         _fail(str(exc))
     if opened.note:
         print(opened.note)
+    _preflight(opened, args.file)
     spec = opened.spec
     local_nodes = spec.cluster.local_nodes if args.local_nodes is None else args.local_nodes
     local_slots = args.local_slots or spec.cluster.local_slots or default_slots(local_nodes)
@@ -160,6 +161,24 @@ def _launch_options(args: argparse.Namespace) -> LaunchOptions:
     return LaunchOptions(
         args.local_nodes, args.local_slots, args.bind, args.keys, args.insecure, args.stall_timeout
     )
+
+
+def _preflight(opened: OpenedSearch, path: Path) -> None:
+    """Data, pipeline, metrics and CV are checked together before any node gets a trial."""
+    from console.preflight import check
+
+    report = check(opened.spec)
+    for note in report.notes:
+        print(f"hpo-console: pre-flight: {note}", file=sys.stderr)
+    if report.errors:
+        from console.tomlcheck import locate
+
+        try:  # the key's line in the file, as for the search file's own errors
+            lines = "\n".join(locate(str(path), path.read_text(), report.errors))
+        except (OSError, UnicodeDecodeError):
+            lines = "\n".join(f"{path}: {error}" for error in report.errors)
+        _fail(f"pre-flight check failed, nothing was dispatched:\n{lines}")
+    logging.getLogger(__name__).info("pre-flight check passed in %.2f s", report.seconds)
 
 
 def _check_link(opened: OpenedSearch, options: LaunchOptions) -> None:

@@ -45,9 +45,10 @@ class ExportResult:
 def best_trial(loaded: LoadedSearch) -> dict[str, Any] | None:
     """The highest-scoring finished trial (the first one on a tie, as the scheduler picks)."""
     scored = [
-        t for t in (loaded.state.trials if loaded.state else []) if t["status"] == "ok"
-        and t["score"] is not None
-    ]  # fmt: skip
+        t
+        for t in (loaded.state.trials if loaded.state else [])
+        if t["status"] == "ok" and t["score"] is not None
+    ]
     return max(scored, key=lambda t: t["score"], default=None)
 
 
@@ -184,21 +185,48 @@ def _refit(
     loaded: LoadedSearch, trial: dict[str, Any], config: StoreConfig, say: Callable[[str], None]
 ) -> tuple[Any, dict[str, Any]]:
     """GridSearchCV's refit: the scored estimator, built by the node's code, fit on all the data."""
-    from node import estimators
-    from node.datasets import DatasetError, load_dataset
+    import numpy as np
+
+    from node import pipelines
+    from node.datasets import DatasetError, load_table
 
     spec = loaded.spec
     ref = spec.dataset_ref()
     say(f"refitting {spec.model.estimator} on {ref['source'].removeprefix('sklearn:')}...")
     try:
         digest = _dataset_sha256(ref, config)
-        X, y = load_dataset(ref)
+        table = load_table(ref)
     except (DatasetError, StoreError) as exc:
         raise ExportError(f"cannot load the dataset to refit: {exc}") from None
     params = {**spec.model.fixed, **trial["params"]}
-    model = estimators.build_estimator(spec.model.estimator, params, spec.seed)
-    model.fit(X, y)
-    return model, {**ref, "sha256": digest, "rows": len(y)}
+    model = pipelines.build_model(
+        spec.model.estimator,
+        params,
+        spec.seed,
+        spec.model.pipeline,
+        list(table.columns),
+        list(table.kinds),
+    )
+    model.fit(table.X, table.y)
+    # The columns it expects, by name and in order (a DataFrame with them is checked on predict).
+    _name_features(model, np.asarray(table.columns, dtype=object))
+    described = {"features": list(table.columns), "kinds": list(table.kinds)}
+    if hasattr(model, "classes_"):
+        described["classes"] = [_plain(label) for label in model.classes_]
+    return model, {**ref, "sha256": digest, "rows": len(table.y), **described}
+
+
+def _name_features(model: Any, names: Any) -> None:
+    """Set feature_names_in_ (a Pipeline reads it from its first step, so set it there)."""
+    first = model.steps[0][1] if hasattr(model, "steps") else model
+    if first == "passthrough":
+        return
+    first.feature_names_in_ = names
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value JSON can hold."""
+    return value.item() if hasattr(value, "item") else value
 
 
 def _dataset_sha256(ref: dict[str, Any], config: StoreConfig) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -68,6 +69,14 @@ class FileControls:
             opened = open_search(path)
         except (SearchFileError, CheckpointConflict) as exc:
             self.notify(str(exc), title=f"Cannot open {path}", severity="error", timeout=15)
+            return
+        from console.preflight import check
+
+        # The same pre-flight as at start-up: a search that would burn its trials never starts.
+        report = await asyncio.to_thread(check, opened.spec)
+        if report.errors:
+            lines = "\n".join(f"{path}: {error}" for error in report.errors)
+            self.notify(lines, title="Pre-flight check failed", severity="error", timeout=20)
             return
         if self.running is not None:
             self.say("checkpointing and stopping this search...")

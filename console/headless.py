@@ -173,6 +173,10 @@ async def run_headless(
         return 1
     snap = scheduler.snapshot()
     _print_summary(reporter, snap)
+    best = scheduler.ledger.trials.get(snap.best_trial) if snap.best_trial is not None else None
+    if best is not None and best.scores:  # a search recording several metrics: all of them
+        means = (f"{name} {sum(v) / len(v):.4f}" for name, v in best.scores.items() if v)
+        reporter.say(f"best trial {best.id} metrics: {', '.join(means)}")
     _print_failures(reporter, scheduler.ledger)
     if stalled:
         return EXIT_STALLED

@@ -81,6 +81,12 @@ class TrialRecord:
     error: str | None = None
     finished_at: str | None = None
     leases: tuple[OpenLease, ...] = field(default=())
+    # With several metrics: each one's fold scores, {name: [score, ...]}; empty = only `score`.
+    scores: dict[str, tuple[float, ...]] = field(default_factory=dict)
+
+    def metric_means(self) -> dict[str, float]:
+        """Each recorded metric's mean over its folds."""
+        return {name: sum(v) / len(v) for name, v in self.scores.items() if v}
 
     def scores_by_fold(self) -> dict[int, float]:
         """Each recorded fold's score by fold number."""
@@ -93,6 +99,7 @@ class TrialRecord:
         row["fold_scores"] = list(self.fold_scores)
         row["folds"] = list(self.folds)
         row["leases"] = [lease.to_row() for lease in self.leases]
+        row["scores"] = {name: list(values) for name, values in self.scores.items()}
         return row
 
     @classmethod
@@ -131,6 +138,11 @@ class TrialRecord:
         leases = row.get("leases") or []
         if not isinstance(leases, list):
             raise RecordError("leases must be a list")
+        metric_scores = row.get("scores") or {}
+        if not isinstance(metric_scores, dict) or not all(
+            isinstance(v, list) and all(_is_number(s) for s in v) for v in metric_scores.values()
+        ):
+            raise RecordError("scores must be a table of lists of finite numbers")
         return cls(
             id=row["id"],
             params=dict(row["params"]),
@@ -146,7 +158,27 @@ class TrialRecord:
             error=row.get("error"),
             finished_at=row.get("finished_at"),
             leases=tuple(OpenLease.from_row(item) for item in leases),
+            scores={str(k): tuple(float(s) for s in v) for k, v in metric_scores.items()},
         )
+
+
+def clean_fold_scores(raw: Any) -> dict[str, tuple[float, ...]]:
+    """A PROGRESS's {metric: score} for its one fold, in clean_scores' shape."""
+    if not isinstance(raw, dict):
+        return {}
+    return clean_scores({name: [value] for name, value in raw.items()})
+
+
+def clean_scores(raw: Any) -> dict[str, tuple[float, ...]]:
+    """A RESULT's per-metric fold scores, keeping only well-formed entries (a node's JSON may
+    hold anything, and a bad value must never make the checkpoint unreadable)."""
+    if not isinstance(raw, dict):
+        return {}
+    return {
+        str(name)[:100]: tuple(float(s) for s in values)
+        for name, values in list(raw.items())[:20]
+        if isinstance(values, list) and len(values) <= 1000 and all(map(_is_number, values))
+    }
 
 
 def _is_int(value: Any) -> bool:

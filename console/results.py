@@ -68,11 +68,8 @@ def ranked(records: list[TrialRecord]) -> list[TrialRecord]:
 
 def metrics_of(record: TrialRecord) -> dict[str, float]:
     """The record's metric means by name: empty for a single-metric search (its `score` says
-    it all). Reads any metrics the record carries, so new metric fields show up by themselves."""
-    means = getattr(record, "metric_means", None)
-    if callable(means):
-        return dict(means())
-    return dict(getattr(record, "metrics", None) or {})
+    it all)."""
+    return record.metric_means()
 
 
 def param_names(spec: SearchSpec, records: list[TrialRecord]) -> list[str]:

@@ -136,10 +136,28 @@ def spec_to_toml_dict(spec: SearchSpec) -> dict[str, Any]:
     }
     if spec.pruning.enabled:
         search["pruning"] = spec.pruning.to_toml()
+    # The tabular keys only when set, so an old search's checkpoint reads exactly as before.
+    if spec.metrics:
+        search["metrics"] = list(spec.metrics)
+    if spec.scorers:
+        search["scorers"] = spec.scorers
+    if spec.splitter:
+        search["cv"] = spec.splitter
+    dataset = _drop_none(asdict(spec.dataset))
+    dataset["features"] = list(spec.dataset.features) if spec.dataset.features else None
+    dataset["drop"] = list(spec.dataset.drop) or None
+    model = {"estimator": spec.model.estimator, "fixed": encode_none(spec.model.fixed)}
+    if spec.model.pipeline:
+        model["steps"] = dict(spec.model.pipeline["steps"])
+        if spec.model.pipeline.get("columns"):
+            model["columns"] = {
+                group: {"select": body["select"], "steps": dict(body["steps"])}
+                for group, body in spec.model.pipeline["columns"].items()
+            }
     return {
         "search": _drop_none(search),
-        "dataset": _drop_none(asdict(spec.dataset)),
-        "model": {"estimator": spec.model.estimator, "fixed": encode_none(spec.model.fixed)},
+        "dataset": _drop_none(dataset),
+        "model": model,
         "space": {name: param.to_toml() for name, param in spec.space.items()},
         "cluster": _drop_none(asdict(spec.cluster)),
         "export": asdict(spec.export),
@@ -163,6 +181,8 @@ def _trial_to_toml(trial: dict[str, Any]) -> dict[str, Any]:
         del row["leases"]  # only a trial that is out on a node has any
     if not row["folds"]:
         del row["folds"]  # only a trial with some of its folds recorded out of order has any
+    if not row.get("scores"):
+        row.pop("scores", None)  # only a search with several metrics has them
     row["params"] = encode_none(row["params"])
     return row
 
@@ -205,6 +225,10 @@ def _read_trials(raw: Any, errors: list[str]) -> list[dict[str, Any]] | None:
     return trials if len(errors) == first_error else None
 
 
+def _is_scores_table(value: Any) -> bool:
+    return isinstance(value, dict) and all(map(_is_number_list, value.values()))
+
+
 def _read_trial(raw: Any, where: str, errors: list[str]) -> dict[str, Any] | None:
     if not isinstance(raw, dict):
         errors.append(f"{where}: expected a table, got {describe(raw)}")
@@ -227,6 +251,7 @@ def _read_trial(raw: Any, where: str, errors: list[str]) -> dict[str, Any] | Non
         "error": s.string("error", default=None),
         "finished_at": s.string("finished_at", default=None),
         "leases": s.get("leases", [], "an array of {lease, node, attempt} tables", _is_lease_list),
+        "scores": s.get("scores", {}, "a table of arrays of numbers", _is_scores_table),
     }
     if trial["finished_at"] is not None and not _is_iso(trial["finished_at"]):
         s.error("finished_at", f"expected an ISO 8601 time, got {trial['finished_at']!r}")

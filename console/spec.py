@@ -11,11 +11,12 @@ from dataclasses import asdict, dataclass, field
 from functools import cache
 from typing import Any
 
+from console import tabular_spec
 from console.search.base import DEFAULT_STRATEGY, STRATEGY_NAMES, space_errors, strategy_problem
 from console.search.pruning import PruningSpec, read_pruning
 from console.search.space import Param, decode_none, describe, parse_space, suggest
 from console.tomlcheck import Section
-from node import estimators
+from node import estimators, splitting
 
 SKLEARN_DATASETS = ("iris", "wine", "digits", "breast_cancer", "diabetes")
 SPEC_TABLES = ("search", "dataset", "model", "space", "cluster", "export")
@@ -31,12 +32,15 @@ class DatasetSpec:
     source: str
     target: str | None = None
     sha256: str | None = None
+    features: tuple[str, ...] | None = None  # None: every column but the target
+    drop: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     estimator: str
     fixed: dict[str, Any] = field(default_factory=dict)
+    pipeline: dict[str, Any] = field(default_factory=dict)  # empty: the bare estimator
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,9 @@ class SearchSpec:
     space: dict[str, Param]
     cluster: ClusterSpec = field(default_factory=ClusterSpec)
     export: ExportSpec = field(default_factory=ExportSpec)
+    metrics: tuple[str, ...] = ()  # every metric recorded, `metric` first; empty: only `metric`
+    scorers: dict[str, dict[str, Any]] = field(default_factory=dict)  # [search.scorers]
+    splitter: dict[str, Any] = field(default_factory=dict)  # [search.cv]; empty: `cv` shuffled
     pruning: PruningSpec = field(default_factory=PruningSpec)
     parallelism: int | None = None  # a hint for model-based strategies; None: from [cluster]
 
@@ -87,8 +94,26 @@ class SearchSpec:
         return local * per_node
 
     def dataset_ref(self) -> dict[str, Any]:
-        """What a node needs to fetch and verify the dataset."""
-        return asdict(self.dataset)
+        """What a node needs to fetch and verify the dataset (new keys only when set, so old
+        specs hash and travel exactly as before)."""
+        ref = {k: v for k, v in asdict(self.dataset).items() if k not in ("features", "drop")}
+        if self.dataset.features is not None:
+            ref["features"] = list(self.dataset.features)
+        if self.dataset.drop:
+            ref["drop"] = list(self.dataset.drop)
+        if self.splitter.get("group"):
+            ref["group"] = self.splitter["group"]
+        return ref
+
+    def scoring(self) -> dict[str, Any]:
+        """The TASK's scoring description; empty when the one `metric` is all there is."""
+        if not self.metrics and not self.scorers:
+            return {}
+        return {
+            "metrics": list(self.metrics or (self.metric,)),
+            "rank": self.metric,
+            "scorers": self.scorers,
+        }
 
     def config_hash(self) -> str:
         """16 hex chars identifying everything that determines the results (not cluster/export)."""
@@ -110,6 +135,12 @@ class SearchSpec:
             # A list, not a table: parameter order changes the grid order and the random draws.
             "space": [[name, param.to_toml()] for name, param in self.space.items()],
         }
+        # Only when set: a search file without them keeps the hash it always had.
+        if self.model.pipeline:
+            canonical["model"]["pipeline"] = self.model.pipeline
+        for key, value in (("scoring", self.scoring()), ("splitter", self.splitter)):
+            if value:
+                canonical[key] = value
         # Only when set, so the hashes of searches saved before these keys existed still match.
         if self.pruning.enabled:
             canonical["pruning"] = self.pruning.to_toml()
@@ -149,11 +180,16 @@ def _cross_check(
     if not isinstance(estimator, str):
         return errors
     fixed = raw_model.get("fixed", {})
-    model_errors = _check_model(estimator, fixed if isinstance(fixed, dict) else {}, space_table)
+    model = parts.get("model")
+    pipeline = model.pipeline if model is not None else {}
+    model_errors = _check_model(
+        estimator, fixed if isinstance(fixed, dict) else {}, space_table, pipeline, space
+    )
     errors += model_errors
     search, dataset = parts.get("search"), parts.get("dataset")
     if search is not None and dataset is not None and not model_errors:
-        errors += _check_scoring(estimator, search["metric"], dataset.source)
+        for metric in search["metrics"] or (search["metric"],):
+            errors += _check_scoring(estimator, metric, dataset.source, search["scorers"])
     return errors
 
 
@@ -183,18 +219,24 @@ def _read_search(table: dict[str, Any], errors: list[str]) -> dict[str, Any] | N
     if strategy not in (None, "grid") and "max_trials" not in table:
         s.error("max_trials", f'required for strategy = "{strategy}"')
     seed = s.integer("seed", default=0, minimum=0, maximum=MAX_SEED)
-    metric = s.string("metric", default="accuracy")
-    if metric is not None and metric not in _scorer_names():
-        s.error(
-            "metric", f"unknown scikit-learn scorer {metric!r}{suggest(metric, _scorer_names())}"
-        )
+    anything = lambda value: True  # noqa: E731  (read and checked by tabular_spec)
+    scorers = tabular_spec.read_scorers(
+        s.get("scorers", {}, "a table", anything), "search.scorers", errors
+    )
+    s.get("metric", None, "a string", anything)
+    s.get("metrics", None, "an array", anything)
+    metric, metrics = tabular_spec.read_metrics(table, errors, _scorer_names(), scorers)
+    cv, splitter = tabular_spec.read_cv(s.get("cv", 5, "", anything), "search.cv", errors)
     values = {
         "name": name,
         "strategy": strategy,
         "max_trials": max_trials,
         "seed": seed,
         "metric": metric,
-        "cv": s.integer("cv", default=5, minimum=2),
+        "metrics": metrics,
+        "scorers": scorers,
+        "splitter": splitter,
+        "cv": cv,
         "trial_timeout_s": s.number("trial_timeout_s", default=600.0, positive=True),
         "max_attempts": s.integer("max_attempts", default=3, minimum=1),
         "parallelism": s.integer("parallelism", default=None, minimum=1),
@@ -214,6 +256,7 @@ def _read_dataset(table: dict[str, Any], errors: list[str]) -> DatasetSpec | Non
     source = s.string("source")
     target = s.string("target", default=None)
     sha256 = s.string("sha256", default=None)
+    features, drop = tabular_spec.read_dataset_columns(s)
     is_sklearn = source is not None and source.startswith("sklearn:")
     if source is not None:
         problem = _source_problem(source)
@@ -229,7 +272,8 @@ def _read_dataset(table: dict[str, Any], errors: list[str]) -> DatasetSpec | Non
     if sha256 is not None and not _SHA256.fullmatch(sha256):
         s.error("sha256", "must be 64 hexadecimal characters")
     sha256 = sha256.lower() if sha256 else None
-    return DatasetSpec(source, target, sha256) if s.finish() else None
+    spec = DatasetSpec(source, target, sha256, features, drop)
+    return spec if s.finish() else None
 
 
 def _source_problem(source: str) -> str | None:
@@ -255,13 +299,16 @@ def _read_model(table: dict[str, Any], errors: list[str]) -> ModelSpec | None:
     s = Section(table, "model", errors)
     estimator = s.string("estimator")
     fixed = s.table_("fixed", default={})
+    s.get("steps", None, "a table", lambda value: True)
+    s.get("columns", None, "a table", lambda value: True)
+    pipeline = tabular_spec.read_pipeline(table, errors)
     if fixed is not None:
         fixed = decode_none(fixed)
         for name, value in fixed.items():
             problem = _value_problem(value)
             if problem:
                 s.error(f"fixed.{name}", problem)
-    return ModelSpec(estimator, fixed) if s.finish() else None
+    return ModelSpec(estimator, fixed, pipeline) if s.finish() else None
 
 
 def _value_problem(value: Any) -> str | None:
@@ -323,8 +370,15 @@ _READERS: dict[str, Callable[[dict[str, Any], list[str]], Any]] = {
 }
 
 
-def _check_model(estimator: str, fixed: dict[str, Any], space: dict[str, Any]) -> list[str]:
-    """The estimator is allowed and every searched or fixed name is one of its parameters."""
+def _check_model(
+    estimator: str,
+    fixed: dict[str, Any],
+    space: dict[str, Any],
+    pipeline: dict[str, Any] | None = None,
+    params: dict[str, Param] | None = None,
+) -> list[str]:
+    """The estimator is allowed and every searched or fixed name is one of its parameters (of
+    the pipeline's steps, as `step__param`, when there is a pipeline)."""
     try:
         known = estimators.parameter_names(estimator)
     except estimators.UnknownEstimatorError:
@@ -332,12 +386,13 @@ def _check_model(estimator: str, fixed: dict[str, Any], space: dict[str, Any]) -
         hint = suggest(estimator, names) or f"; choose from {', '.join(names)}"
         return [f"model.estimator: unknown estimator {estimator!r}{hint}"]
     errors = []
+    if pipeline:
+        known = tabular_spec.pipeline_params(estimator, pipeline, params or {}, errors)
     for where, names in (("space", space), ("model.fixed", fixed)):
         for name in names:
             if name not in known:
-                errors.append(
-                    f"{where}.{name}: {estimator} has no parameter {name!r}{suggest(name, known)}"
-                )
+                hint = suggest(name, known) or tabular_spec.prefix_hint(estimator, name, pipeline)
+                errors.append(f"{where}.{name}: {estimator} has no parameter {name!r}{hint}")
     for name in space:
         if name in fixed:
             errors.append(f"space.{name}: also set in model.fixed; search it or fix it, not both")
@@ -349,11 +404,17 @@ _REGRESSION_SCORERS = ("explained_variance", "r2", "neg_max_error", "neg_mean_",
                        "neg_root_mean_", "d2_absolute_error")  # fmt: skip
 
 
-def _check_scoring(estimator: str, metric: str, source: str) -> list[str]:
+def _check_scoring(
+    estimator: str, metric: str, source: str, scorers: dict[str, Any] | None = None
+) -> list[str]:
     """Catch metric/estimator/dataset mismatches that would fail every single trial."""
     is_classifier = estimators.is_classifier_name(estimator)
     kind = "a classifier" if is_classifier else "a regressor"
-    regression_metric = metric.startswith(_REGRESSION_SCORERS)
+    custom = (scorers or {}).get(metric)
+    if custom is not None:
+        regression_metric = custom["function"] in splitting.REGRESSION_FUNCTIONS
+    else:
+        regression_metric = metric.startswith(_REGRESSION_SCORERS)
     if is_classifier and source == "sklearn:diabetes":
         return [
             f"model.estimator: {estimator} is a classifier but diabetes is a regression dataset"

@@ -14,7 +14,7 @@ import math
 import types
 import typing
 from collections.abc import Callable
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, ClassVar
 
 MAGIC = b"HPO1"
@@ -31,9 +31,9 @@ STATUS_ERROR = "error"  # the estimator raised: the trial fails at once
 STATUS_TIMEOUT = "timeout"  # killed at its deadline
 STATUS_CRASH = "crash"  # the child process died
 STATUS_CANCELLED = "cancelled"  # stopped on request: handed back
-RESULT_STATUSES = frozenset(
-    {STATUS_OK, STATUS_ERROR, STATUS_TIMEOUT, STATUS_CRASH, STATUS_CANCELLED}
-)
+STATUS_UNAVAILABLE = "unavailable"  # the node cannot load the data: its fault, not the trial's
+_OTHER_ENDS = (STATUS_TIMEOUT, STATUS_CRASH, STATUS_CANCELLED, STATUS_UNAVAILABLE)
+RESULT_STATUSES = frozenset({STATUS_OK, STATUS_ERROR, *_OTHER_ENDS})
 
 # ACK verdicts.
 ACK_RECORDED = "recorded"
@@ -105,6 +105,7 @@ class Progress(Message):
     fold: int
     folds: int
     score: float
+    scores: dict[str, Any] = field(default_factory=dict)  # every metric's, when there are several
 
     def check(self) -> None:
         if not 0 < self.fold <= self.folds <= 1000:
@@ -128,6 +129,7 @@ class Result(Message):
     error: str | None
     # Which folds `fold_scores` are for (the TASK's `folds`, in order); empty = folds 1..n.
     folds: tuple[int, ...] = ()
+    scores: dict[str, Any] = field(default_factory=dict)  # several metrics: {name: fold scores}
 
     def check(self) -> None:
         if self.status not in RESULT_STATUSES:
@@ -189,6 +191,9 @@ class Task(Message):
     acks: tuple[str, ...] = ()  # ACKs riding on the task: saves a send and a wake-up
     # The 1-based CV folds this unit covers, in the splitter's order; empty = every fold.
     folds: tuple[int, ...] = ()
+    pipeline: dict[str, Any] = field(default_factory=dict)  # {"steps", "columns"}; {}: bare
+    splitter: dict[str, Any] = field(default_factory=dict)  # {"kind", "n_splits"...}; {}: `cv`
+    scoring: dict[str, Any] = field(default_factory=dict)  # {"metrics", "rank"...}; {}: `metric`
 
     def check(self) -> None:
         if len(self.folds) > 1000 or any(not 0 < fold <= 1000 for fold in self.folds):
@@ -385,9 +390,8 @@ def _checker_for(name: str, annotation: Any) -> Checker:
 
 def _schema(cls: type) -> list[tuple[str, Checker, bool]]:
     hints = typing.get_type_hints(cls)
-    return [
-        (f.name, _checker_for(f.name, hints[f.name]), f.default is MISSING) for f in fields(cls)
-    ]
+    required = {f.name: f.default is MISSING and f.default_factory is MISSING for f in fields(cls)}
+    return [(name, _checker_for(name, hints[name]), required[name]) for name in required]
 
 
 _SCHEMAS: dict[type, list[tuple[str, Checker, bool]]] = {

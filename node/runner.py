@@ -271,8 +271,9 @@ def _child_main(conn: Connection) -> None:
     threadpool_limits(1)
     _exit_with_parent()
 
-    def report_fold(fold: int, folds: int, score: float) -> None:
-        conn.send(("progress", {"fold": fold, "folds": folds, "score": score}))
+    def report_fold(fold: int, folds: int, score: float, scores: dict[str, float]) -> None:
+        body = {"fold": fold, "folds": folds, "score": score, "scores": scores}
+        conn.send(("progress", body))
 
     while True:
         try:

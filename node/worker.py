@@ -322,6 +322,7 @@ class NodeSupervisor:
                     fold=body["fold"],
                     folds=body["folds"],
                     score=body["score"],
+                    scores=body.get("scores") or {},
                 )
             )
         elif kind == "result":
@@ -348,6 +349,7 @@ class NodeSupervisor:
             fit_time_s=outcome.get("fit_time_s", 0.0),
             error=outcome.get("error"),
             folds=tuple(outcome.get("folds", ())),
+            scores=outcome.get("scores") or {},
         )
         if result.status != p.STATUS_CANCELLED:
             self.outbox[task.lease_id] = result  # kept until the console ACKs it

@@ -70,8 +70,10 @@ class NodeProcs:
         slots: int = 1,
         prefetch: int = 0,
         keys: Path | None = None,
+        cwd: Path | None = None,
     ) -> None:
-        """`keys`: a CURVE node bundle (hpo-console keys add-node); None: plaintext."""
+        """`keys`: a CURVE node bundle (hpo-console keys add-node); None: plaintext. `cwd`: the
+        node's working folder (relative file: datasets resolve there); default the repo."""
         log = open(self.log_dir / f"{node_id}.log", "ab")  # noqa: SIM115
         key_args = ["--keys", str(keys)] if keys is not None else []
         self.procs[node_id] = subprocess.Popen(
@@ -93,7 +95,9 @@ class NodeProcs:
             ],
             stdout=log,
             stderr=log,
-            cwd=REPO,
+            cwd=cwd or REPO,
+            # From another folder the node still imports this checkout's packages.
+            env={**os.environ, "PYTHONPATH": str(REPO)} if cwd else None,
         )
         log.close()
 

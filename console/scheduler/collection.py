@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from console.records import clean_fold_scores, clean_scores
 from console.scheduler import events as ev
 from console.scheduler.ledger import Trial
-from console.scheduler.nodes import NodeInfo
+from console.scheduler.nodes import QUARANTINE_AFTER, NodeInfo
 from console.scheduler.outcomes import (
     Broke,
     Errored,
@@ -44,6 +45,7 @@ class Collection:
             return
         node.proven = True
         new = self.core.ledger.record_folds(trial, {msg.fold: msg.score})
+        self.core.ledger.record_metrics(trial, (msg.fold,), clean_fold_scores(msg.scores))
         self.core.emit(
             ev.TrialProgressed,
             now,
@@ -177,6 +179,12 @@ class Collection:
     def _outcome(self, node: NodeInfo, trial: Trial, msg: p.Result, now: float) -> Outcome:
         if msg.status == p.STATUS_ERROR:
             return Errored(node.node_id, msg.error or "error")
+        if msg.status == p.STATUS_UNAVAILABLE:
+            # The node cannot load the data: hold it back from this search at once (d releases
+            # it); the trial goes elsewhere free of charge (NodeFault, not proven).
+            node.strikes = max(node.strikes, QUARANTINE_AFTER - 1)
+            self.core.strike(node, msg.error or "dataset unavailable on this node", now)
+            return NodeFault(node.node_id, msg.error or "dataset unavailable", proven=False)
         if msg.status != p.STATUS_OK:
             return Broke(node.node_id, msg.status, msg.error or msg.status)
         unit = trial.live.get(msg.lease_id) or trial.open_leases[msg.lease_id].folds
@@ -187,7 +195,7 @@ class Collection:
             return NodeFault(node.node_id, "result without its fold scores", node.proven)
         return Scored(
             node.node_id, msg.mean or 0.0, msg.std or 0.0, msg.fold_scores, msg.fit_time_s,
-            msg.folds,
+            msg.folds, clean_scores(msg.scores),
         )  # fmt: skip
 
 

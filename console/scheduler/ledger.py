@@ -136,6 +136,17 @@ class Ledger:
             trial.by_fold[fold] = scores[fold]
         return new
 
+    def record_metrics(
+        self, trial: Trial, folds: tuple[int, ...], scores: dict[str, tuple[float, ...]]
+    ) -> None:
+        """Each metric's score for these folds, where not recorded yet (several metrics only)."""
+        if trial.is_final:
+            return
+        for name, values in scores.items():
+            recorded = trial.metric_by_fold.setdefault(name, {})
+            for fold, value in zip(folds, values, strict=False):
+                recorded.setdefault(fold, value)
+
     def settle(self, trial: Trial, lease_id: str, outcome: Outcome, now: float) -> Verdict:
         """Apply what happened to one unit of the trial. The retry policy lives here."""
         if trial.is_final:
@@ -222,6 +233,11 @@ class Ledger:
         numbers = outcome.folds or folds
         scores = dict(zip(numbers, outcome.fold_scores, strict=False))
         new = self.record_folds(trial, {f: s for f, s in scores.items() if f in folds})
+        unit = tuple(fold for fold in numbers if fold in folds)
+        self.record_metrics(
+            trial, unit, {name: tuple(v for f, v in zip(numbers, vals, strict=False) if f in folds)
+                          for name, vals in outcome.scores.items()},
+        )  # fmt: skip
         if was_live or new:  # the run that counts (its folds may have come by PROGRESS)
             trial.fit_s += outcome.fit_time_s
             trial.node = outcome.node_id

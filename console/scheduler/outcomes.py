@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -17,6 +17,7 @@ class Scored:
     fold_scores: tuple[float, ...]
     fit_time_s: float
     folds: tuple[int, ...] = ()
+    scores: dict[str, tuple[float, ...]] = field(default_factory=dict)  # each metric's, by fold
 
 
 @dataclass(frozen=True)

@@ -253,6 +253,9 @@ class SearchCore:
                     search=self.search_hash,
                     acks=acks,
                     folds=() if whole else folds,
+                    pipeline=self.spec.model.pipeline,
+                    splitter=self.spec.splitter,
+                    scoring=self.spec.scoring(),
                 ),
             )
         return True

@@ -23,6 +23,8 @@ class Trial:
     score: float | None = None
     std: float | None = None
     by_fold: dict[int, float] = field(default_factory=dict)  # recorded fold scores
+    # With several metrics: each one's recorded fold scores, {metric: {fold: score}}.
+    metric_by_fold: dict[str, dict[int, float]] = field(default_factory=dict)
     attempts: int = 0  # dispatches of its most-tried fold
     failures: int = 0  # timeouts and crashes, charged to the trial; bounded by max_attempts
     node: str | None = None
@@ -54,6 +56,16 @@ class Trial:
     def fold_scores(self) -> list[float]:
         """Recorded fold scores in fold order."""
         return [self.by_fold[fold] for fold in sorted(self.by_fold)]
+
+    @property
+    def scores(self) -> dict[str, list[float]]:
+        """Each metric's fold scores in fold order, for the metrics recorded for every fold."""
+        folds = sorted(self.by_fold)
+        return {
+            name: [by_fold[fold] for fold in folds]
+            for name, by_fold in self.metric_by_fold.items()
+            if all(fold in by_fold for fold in folds)
+        }
 
     @property
     def running_mean(self) -> float | None:
@@ -94,6 +106,7 @@ class Trial:
             error=self.error,
             finished_at=self.finished_at,
             leases=() if self.is_final else tuple(self.open_leases.values()),
+            scores={name: tuple(values) for name, values in self.scores.items()},
         )
 
     def to_row(self) -> dict[str, Any]:
@@ -116,8 +129,16 @@ class Trial:
             finished_at=record.finished_at,
             open_leases={lease.lease_id: lease for lease in record.leases},
             restored_tries=record.attempts,
+            metric_by_fold=_metric_by_fold(record),
         )
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Trial:
         return cls.from_record(TrialRecord.from_row(row))
+
+
+def _metric_by_fold(record: TrialRecord) -> dict[str, dict[int, float]]:
+    numbers = record.folds or tuple(range(1, len(record.fold_scores) + 1))
+    return {
+        name: dict(zip(numbers, values, strict=False)) for name, values in record.scores.items()
+    }

@@ -31,6 +31,12 @@ def describe_trial(trial: Trial, metric: str) -> Text:
             out.append(", ".join(f"{s:.4f}" for s in trial.fold_scores) + "\n")
         else:  # some folds only, out of order (in flight on several nodes): say which
             out.append(", ".join(f"{f}: {trial.by_fold[f]:.4f}" for f in folds) + "\n")
+    for name, scores in trial.scores.items():  # every metric, when the search records several
+        if name == metric or not scores:
+            continue
+        mean = sum(scores) / len(scores)
+        out.append(f"{name}: ", style="bold")
+        out.append(f"{mean:.6f}  (folds {', '.join(f'{s:.4f}' for s in scores)})\n")
     if trial.duration_s is not None:
         out.append(f"fit + score time: {trial.duration_s:.2f} s\n")
     if trial.finished_at:

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from console.search.space import FloatParam, Param, grid_size, grid_value
+from console.search.space import (
+    FloatParam,
+    Param,
+    controllers,
+    grid_size,
+    grid_value,
+    is_active,
+)
 
 if TYPE_CHECKING:
     from console.records import TrialRecord
@@ -31,7 +40,9 @@ class GridStrategy:
     """Walks the product of all parameter values; the last parameter in file order varies fastest.
 
     Trial k is computed from k directly (mixed-radix digits), so nothing is materialised and a
-    grid of billions of points costs no memory.
+    grid of billions of points costs no memory. With conditional parameters the grid is a list
+    of blocks, one per combination of the parameters conditions depend on (few); a parameter
+    inactive in a block is left out of its points, so no point is run twice.
     """
 
     name = "grid"
@@ -43,7 +54,8 @@ class GridStrategy:
         self._names = list(space)
         self._params = [space[name] for name in self._names]
         self._sizes = [grid_size(param) for param in self._params]
-        full = math.prod(self._sizes)
+        self._blocks = _blocks(space)
+        full = self._blocks[-1][0] if self._blocks else math.prod(self._sizes)
         self._total = full if max_trials is None else min(full, max_trials)
 
     def ask(self, trial_id: int) -> dict[str, Any] | None:
@@ -64,6 +76,8 @@ class GridStrategy:
 
     def params_at(self, index: int) -> dict[str, Any]:
         """The parameters of the index-th grid point (0-based)."""
+        if self._blocks:
+            return self._conditional_at(index)
         digits: list[int] = []
         for size in reversed(self._sizes):
             index, digit = divmod(index, size)
@@ -73,3 +87,43 @@ class GridStrategy:
             name: grid_value(param, digit)
             for name, param, digit in zip(self._names, self._params, digits, strict=True)
         }
+
+    def _conditional_at(self, index: int) -> dict[str, Any]:
+        ends = [end for end, _, _ in self._blocks]
+        block = bisect.bisect_right(ends, index)
+        _, fixed, free = self._blocks[block]
+        start = ends[block - 1] if block else 0
+        point = dict(fixed)
+        offset = index - start
+        values: dict[str, Any] = {}
+        for name in reversed(free):
+            param = self._params[self._names.index(name)]
+            offset, digit = divmod(offset, grid_size(param))
+            values[name] = grid_value(param, digit)
+        point.update(values)
+        return {name: point[name] for name in self._names if name in point}
+
+
+def _blocks(space: dict[str, Param]) -> list[tuple[int, dict[str, Any], list[str]]]:
+    """(cumulative end, controller values, active other params) per distinct controller
+    combination; [] when nothing is conditional."""
+    driving = controllers(space)
+    if not driving:
+        return []
+    blocks: list[tuple[int, dict[str, Any], list[str]]] = []
+    seen: set[tuple[tuple[str, Any], ...]] = set()
+    end = 0
+    ranges = [range(grid_size(space[name])) for name in driving]
+    for digits in itertools.product(*ranges):
+        point: dict[str, Any] = {}
+        for name, param in space.items():  # file order: a condition sees the values above it
+            if name in driving and is_active(param, point):
+                point[name] = grid_value(param, digits[driving.index(name)])
+        key = tuple(point.items())
+        if key in seen:  # an inactive controller's other values repeat the same block
+            continue
+        seen.add(key)
+        free = [n for n, p in space.items() if n not in driving and is_active(p, point)]
+        end += math.prod(grid_size(space[name]) for name in free)
+        blocks.append((end, point, free))
+    return blocks

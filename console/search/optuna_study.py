@@ -24,7 +24,7 @@ from optuna.trial import TrialState
 
 from console.search.pruning import PruningSpec
 from console.search.random_search import _snap
-from console.search.space import ChoiceParam, IntParam, Param
+from console.search.space import ChoiceParam, IntParam, Param, is_active
 
 if TYPE_CHECKING:
     from console.records import TrialRecord
@@ -123,11 +123,13 @@ class StudyBridge:
         self.scores: dict[ParamKey, float] = {}  # params that scored -> their score
 
     def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
-        """Define-by-run, one param at a time in file order (so conditions can join later)."""
-        return {
-            name: external(param, self._suggest_one(trial, name))
-            for name, param in self.space.items()
-        }
+        """Define-by-run, one param at a time in file order; a conditional param is suggested
+        only when the values suggested before it make it active (`when`)."""
+        point: dict[str, Any] = {}
+        for name, param in self.space.items():
+            if is_active(param, point):
+                point[name] = external(param, self._suggest_one(trial, name))
+        return point
 
     def _suggest_one(self, trial: optuna.Trial, name: str) -> Any:
         dist = self.distributions[name]
@@ -208,7 +210,7 @@ class StudyBridge:
                     state=state,
                     value=record.score if state == TrialState.COMPLETE else None,
                     params=inner,
-                    distributions=dict(self.distributions),
+                    distributions={name: self.distributions[name] for name in inner},
                     intermediate_values=means if state != TrialState.FAIL else None,
                 )
             )

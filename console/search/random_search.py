@@ -7,7 +7,15 @@ import random
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from console.search.space import ChoiceParam, FloatParam, IntParam, Param, grid_size, grid_value
+from console.search.space import (
+    ChoiceParam,
+    FloatParam,
+    IntParam,
+    Param,
+    grid_size,
+    grid_value,
+    is_active,
+)
 
 if TYPE_CHECKING:
     from console.records import TrialRecord
@@ -43,7 +51,12 @@ class RandomStrategy:
 
     def _draw(self) -> dict[str, Any]:
         self._drawn += 1
-        return {name: sample(param, self._rng) for name, param in self._space.items()}
+        point: dict[str, Any] = {}
+        for name, param in self._space.items():
+            # An inactive parameter takes no draw (without conditions: the same draws as ever).
+            if is_active(param, point):
+                point[name] = sample(param, self._rng)
+        return point
 
     def tell(self, trial_id: int, status: str, score: float | None) -> None:
         """Random search does not adapt to scores."""

@@ -1,9 +1,15 @@
-"""Search-space parameters (float, int, choice): parsing, validation and discrete grid points."""
+"""Search-space parameters (float, int, choice): parsing, validation and discrete grid points.
+
+A parameter may be conditional: `when = { kernel = ["rbf", "poly"] }` makes it exist only when
+`kernel` (a choice defined earlier in the space) takes one of those values. Strategies walk the
+space in file order and skip inactive parameters (`is_active`), which is also how a define-by-run
+sampler would ask for them.
+"""
 
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -11,6 +17,7 @@ from typing import Any
 NONE_TOKEN = "None"
 
 Scalar = str | int | float | bool | None
+Condition = tuple[tuple[str, tuple[Scalar, ...]], ...]  # ((param, allowed values), ...)
 
 
 def type_name(value: Any) -> str:
@@ -73,9 +80,14 @@ class FloatParam:
     high: float
     log: bool = False
     step: float | None = None
+    when: Condition = ()
 
     def to_toml(self) -> dict[str, Any]:
-        return _range_table("float", self.low, self.high, self.log, self.step)
+        return _range_table("float", self.low, self.high, self.log, self.step) | _when(self)
+
+    @property
+    def condition(self) -> dict[str, tuple[Scalar, ...]]:
+        return dict(self.when)
 
 
 @dataclass(frozen=True)
@@ -86,9 +98,14 @@ class IntParam:
     high: int
     log: bool = False
     step: int | None = None
+    when: Condition = ()
 
     def to_toml(self) -> dict[str, Any]:
-        return _range_table("int", self.low, self.high, self.log, self.step)
+        return _range_table("int", self.low, self.high, self.log, self.step) | _when(self)
+
+    @property
+    def condition(self) -> dict[str, tuple[Scalar, ...]]:
+        return dict(self.when)
 
 
 @dataclass(frozen=True)
@@ -96,15 +113,40 @@ class ChoiceParam:
     """One of a fixed list of scalar values (None allowed, written as "None")."""
 
     values: tuple[Scalar, ...]
+    when: Condition = ()
 
     def to_toml(self) -> dict[str, Any]:
-        return {"type": "choice", "values": encode_none(list(self.values))}
+        return {"type": "choice", "values": encode_none(list(self.values))} | _when(self)
+
+    @property
+    def condition(self) -> dict[str, tuple[Scalar, ...]]:
+        return dict(self.when)
 
 
 Param = FloatParam | IntParam | ChoiceParam
 PARAM_TYPES = ("float", "int", "choice")
-_RANGE_KEYS = ("type", "low", "high", "log", "step")
-_CHOICE_KEYS = ("type", "values")
+_RANGE_KEYS = ("type", "low", "high", "log", "step", "when")
+_CHOICE_KEYS = ("type", "values", "when")
+
+
+def _when(param: Param) -> dict[str, Any]:
+    return {"when": {name: encode_none(list(v)) for name, v in param.when}} if param.when else {}
+
+
+def is_active(param: Param, point: dict[str, Any]) -> bool:
+    """Whether `param` exists given the values already chosen in `point` (file order)."""
+    return all(name in point and _among(point[name], values) for name, values in param.when)
+
+
+def _among(value: Any, values: tuple[Scalar, ...]) -> bool:
+    # By type too: in Python True == 1, but `when = { flag = [true] }` must not match 1.
+    return any(type(value) is type(option) and value == option for option in values)
+
+
+def controllers(space: dict[str, Param]) -> list[str]:
+    """Parameters some condition depends on, in file order."""
+    named = {name for param in space.values() for name, _ in param.when}
+    return [name for name in space if name in named]
 
 
 def _range_table(kind: str, low: Any, high: Any, log: bool, step: Any) -> dict[str, Any]:
@@ -156,8 +198,39 @@ def parse_space(table: Any, where: str) -> tuple[dict[str, Param], list[str]]:
     for name, spec in table.items():
         param = _parse_param(spec, f"{where}.{name}", errors)
         if param is not None:
-            params[name] = param
+            when = _parse_when(spec.get("when"), params, f"{where}.{name}.when", errors)
+            if when is not None:
+                params[name] = replace(param, when=when)
     return params, errors
+
+
+def _parse_when(
+    raw: Any, earlier: dict[str, Param], key: str, errors: list[str]
+) -> Condition | None:
+    """`when = { other = [values] }`: each other is a choice defined above this parameter."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict) or not raw:
+        errors.append(f'{key}: expected a table like {{ kernel = ["rbf"] }}, got {describe(raw)}')
+        return None
+    condition = []
+    for name, values in raw.items():
+        values = decode_none(values if isinstance(values, list) else [values])
+        other = earlier.get(name)
+        if not isinstance(other, ChoiceParam):
+            choices = [n for n, p in earlier.items() if isinstance(p, ChoiceParam)]
+            errors.append(
+                f"{key}.{name}: a condition names a choice parameter defined above this one"
+                + suggest(name, choices)
+            )
+            continue
+        unknown = [value for value in values if not _among(value, other.values)]
+        if unknown or not values:
+            listed, known = ", ".join(map(repr, unknown)) or "no value", other.values
+            errors.append(f"{key}.{name}: {listed} not among its values {known!r}")
+            continue
+        condition.append((name, tuple(values)))
+    return tuple(condition) if len(condition) == len(raw) else None
 
 
 def _parse_param(spec: Any, key: str, errors: list[str]) -> Param | None:

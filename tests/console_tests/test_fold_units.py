@@ -226,3 +226,38 @@ def test_a_pruned_trial_is_never_the_one_exported(tmp_path: Path) -> None:
     loaded = load_search(checkpoint)
     assert [t["status"] for t in loaded.state.trials] == ["ok", "pruned"]  # type: ignore[union-attr]
     assert best_trial(loaded)["id"] == 0  # type: ignore[index]
+
+
+def test_every_metric_is_kept_per_fold_across_units_and_lost_units(tmp_path: Path) -> None:
+    h = Harness.for_search(
+        tmp_path, space=ONE, cv=2, extra_search='metrics = ["accuracy", "balanced_accuracy"]'
+    )
+    first = h.node("first")
+    first.hello()
+    h.tick()
+    (task,) = first.tasks()
+    first.send(
+        p.Progress(
+            "first", 0, task.lease_id, 1, 2, 0.7, {"accuracy": 0.7, "balanced_accuracy": 0.6}
+        )
+    )
+    h.tick(10 * HB)  # first is lost after one fold: its fold 1 (every metric of it) is kept
+    second = h.node("second")
+    second.hello()
+    h.tick()
+    (rest,) = second.tasks()
+    assert rest.folds == (2,)
+    second.send(
+        p.Result(
+            "second", 0, rest.lease_id, rest.attempt, rest.search, rest.params, p.STATUS_OK,
+            0.9, 0.0, (0.9,), 0.1, None, (2,),
+            {"accuracy": [0.9], "balanced_accuracy": [0.8]},
+        )
+    )  # fmt: skip
+    h.tick()
+    trial = h.trial(0)
+    assert trial.status == "ok" and trial.fold_scores == [0.7, 0.9]
+    assert trial.scores == {"accuracy": [0.7, 0.9], "balanced_accuracy": [0.6, 0.8]}
+    saved = TrialRecord.from_row(trial.record().to_row())
+    assert saved.metric_means() == {"accuracy": 0.8, "balanced_accuracy": 0.7}
+    assert Trial.from_record(saved).scores == trial.scores

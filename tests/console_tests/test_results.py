@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 import subprocess
@@ -156,16 +155,16 @@ def test_dataframe_without_pandas_says_what_to_do(checkpoint: Path) -> None:
         results_frame(checkpoint)
 
 
-@dataclasses.dataclass(frozen=True)
-class _MultiMetric(TrialRecord):
-    """A record carrying several metrics, as the multi-metric TrialRecord will."""
-
-    metrics: dict = dataclasses.field(default_factory=dict)
-
-
 def test_extra_metrics_on_a_record_become_columns_by_themselves(checkpoint: Path) -> None:
     spec = load_search(checkpoint).spec
-    record = _MultiMetric(7, {"seconds": 0.1}, "ok", score=0.9, metrics={"f1": 0.8, "auc": 0.7})
+    record = TrialRecord(
+        7,
+        {"seconds": 0.1},
+        "ok",
+        score=0.9,
+        fold_scores=(0.9, 0.9),
+        scores={"f1": (0.8, 0.8), "auc": (0.7, 0.7)},  # a search with several metrics
+    )
     names = metric_names([record])
     assert names == ["auc", "f1"]
     cols = columns(spec, [record])

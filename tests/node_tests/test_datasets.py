@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from node.datasets import DatasetError, clear_cache, load_dataset
+from node.datasets import DatasetError, clear_cache, load_dataset, load_table
 
 
 @pytest.fixture(autouse=True)
@@ -20,8 +20,8 @@ def _fresh_cache() -> Iterator[None]:
     clear_cache()
 
 
-def ref(source: str, target: str | None = None, sha256: str | None = None) -> dict:
-    return {"source": source, "target": target, "sha256": sha256}
+def ref(source: str, target: str | None = None, sha256: str | None = None, **more: object) -> dict:
+    return {"source": source, "target": target, "sha256": sha256, **more}
 
 
 def write(path: Path, text: str) -> Path:
@@ -107,21 +107,39 @@ def test_missing_target_column_lists_columns(tmp_path: Path) -> None:
     assert str(path) in str(caught.value)
 
 
-def test_non_numeric_cell_names_line_and_column(tmp_path: Path) -> None:
+def test_text_column_becomes_categorical(tmp_path: Path) -> None:
+    # CSV as it comes: a column with text is categorical, not an error (issue 11).
     path = write(tmp_path / "n.csv", "x1,x2,target\n1,2,a\n3,oops,b\n")
-    with pytest.raises(DatasetError) as caught:
-        load_dataset(ref(f"file:{path}"))
-    message = str(caught.value)
-    assert str(path) in message
-    assert "line 3" in message
-    assert "'x2'" in message
-    assert "'oops'" in message
+    table = load_table(ref(f"file:{path}"))
+    assert table.columns == ("x1", "x2")
+    assert table.kinds == ("numeric", "categorical")
+    assert table.X.dtype == object
+    assert list(table.X[:, 1]) == ["2", "oops"]
+    assert list(table.X[:, 0]) == [1.0, 3.0]
 
 
-def test_empty_feature_cell_is_reported(tmp_path: Path) -> None:
-    path = write(tmp_path / "e.csv", "x1,x2,target\n1,,a\n")
-    with pytest.raises(DatasetError, match="line 2, column 'x2'"):
+def test_empty_feature_cell_is_missing(tmp_path: Path) -> None:
+    path = write(tmp_path / "e.csv", "x1,x2,target\n1,,a\n2,NA,b\n3,4,a\n")
+    X, _ = load_dataset(ref(f"file:{path}"))
+    assert X.dtype == np.float64
+    assert np.isnan(X[0, 1]) and np.isnan(X[1, 1]) and X[2, 1] == 4.0
+
+
+def test_missing_target_value_names_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "t.csv", "x1,target\n1,a\n2,\n")
+    with pytest.raises(DatasetError, match="line 3: target 'target' is missing"):
         load_dataset(ref(f"file:{path}"))
+
+
+def test_features_drop_and_group(tmp_path: Path) -> None:
+    path = write(tmp_path / "g.csv", "id,a,b,site,target\n1,1,x,s1,0\n2,2,y,s2,1\n")
+    table = load_table(ref(f"file:{path}", features=["b", "a", "site"], group="site"))
+    assert table.columns == ("b", "a")
+    assert list(table.groups) == ["s1", "s2"]
+    table = load_table(ref(f"file:{path}", drop=["id", "b"]))
+    assert table.columns == ("a", "site") and table.kinds == ("numeric", "categorical")
+    with pytest.raises(DatasetError, match="no column 'nope'"):
+        load_table(ref(f"file:{path}", drop=["nope"]))
 
 
 def test_row_with_wrong_number_of_values(tmp_path: Path) -> None:

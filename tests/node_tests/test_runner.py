@@ -134,10 +134,11 @@ def test_regressor_on_diabetes_with_r2_matches_cross_val_score() -> None:
 
 
 def test_on_fold_is_called_once_per_fold_in_order() -> None:
-    calls: list[tuple[int, int, float]] = []
+    calls: list[tuple[int, int, float, dict[str, float]]] = []
     result = run_trial(make_task(cv=4), lambda *call: calls.append(call))
-    assert [(fold, folds) for fold, folds, _ in calls] == [(1, 4), (2, 4), (3, 4), (4, 4)]
-    assert [score for _, _, score in calls] == result["fold_scores"]
+    assert [(fold, folds) for fold, folds, _, _ in calls] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert [score for _, _, score, _ in calls] == result["fold_scores"]
+    assert all(scores == {} for *_, scores in calls)  # one metric: nothing more to say
 
 
 def test_invalid_param_is_an_error_result() -> None:
