@@ -167,9 +167,10 @@ class Collection:
             self.core.ledger.requeue(trial)
 
     def _credit(self, node: NodeInfo | None, trial: Trial, verdict: Verdict, now: float) -> None:
-        """A unit delivered: the node is in good standing; the suspects are proven at fault."""
+        """A unit delivered: the node is in good standing; the suspects are proven at fault.
+        A node's `done` counts the trials it completed (its last unit), as the table shows."""
         if node is not None:
-            node.done += 1
+            node.done += verdict.kind == VerdictKind.RECORDED
             node.strikes = 0
         for blamed in verdict.blamed:
             suspect = self.core.nodes.get(blamed)
