@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,13 +25,6 @@ SPACE = 'seconds = {{ type = "choice", values = [{}] }}'.format(
 )
 # "FILE:LINE" (as the journal warns today) or "FILE line LINE" / "FILE, line LINE".
 JOURNAL_LINE = re.compile(r"t\.toml\.journal(?::|,? line )(\d+)")
-
-
-@pytest.fixture
-def consoles(tmp_path: Path) -> Iterator[Consoles]:
-    started = Consoles(tmp_path)
-    yield started
-    started.close()
 
 
 def _row(search_hash: str, trial_id: object, seconds: float) -> bytes:

@@ -9,7 +9,6 @@ All through the real CLI (`python -m console FILE --headless`) with real node pr
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,13 +23,6 @@ from tests.system_tests.fault_helpers import (
 )
 
 pytestmark = pytest.mark.timeout(90)
-
-
-@pytest.fixture
-def consoles(tmp_path: Path) -> Iterator[Consoles]:
-    started = Consoles(tmp_path)
-    yield started
-    started.close()
 
 
 def _quarantine_lines(console: HeadlessConsole) -> list[str]:

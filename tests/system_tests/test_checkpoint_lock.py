@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import signal
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,13 +17,6 @@ from tests.conftest import NodeProcs, wait_until, write_search
 from tests.system_tests.fault_helpers import Consoles, HeadlessConsole, joined, rows_by_id
 
 pytestmark = pytest.mark.timeout(90)
-
-
-@pytest.fixture
-def consoles(tmp_path: Path) -> Iterator[Consoles]:
-    started = Consoles(tmp_path)
-    yield started
-    started.close()
 
 
 def _assert_refused_by(intruder: HeadlessConsole, holder: HeadlessConsole) -> None:

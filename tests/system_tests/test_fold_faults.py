@@ -12,7 +12,6 @@ import json
 import re
 import signal
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,13 +23,6 @@ pytestmark = pytest.mark.timeout(120)
 
 FOLD_S = 1.5  # sleep_classifier sleeps this long in each fit
 UNIT_LINE = re.compile(r"trial (\d+) started \(lease [^)\s]+\), attempt \d+, folds ([\d,]+|all)")
-
-
-@pytest.fixture
-def consoles(tmp_path: Path) -> Iterator[Consoles]:
-    started = Consoles(tmp_path)
-    yield started
-    started.close()
 
 
 def fold_runs(nodes: NodeProcs, *node_ids: str, cv: int) -> Counter[int]:

@@ -6,7 +6,6 @@ Like SIGTERM: running trials are handed back, the checkpoint says `stopped`, exi
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,13 +14,6 @@ from tests.conftest import NodeProcs, write_search
 from tests.system_tests.fault_helpers import Consoles, joined, read_checkpoint
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-def consoles(tmp_path: Path) -> Iterator[Consoles]:
-    started = Consoles(tmp_path)
-    yield started
-    started.close()
 
 
 def test_sighup_mid_search_checkpoints_as_stopped_and_exits_0(

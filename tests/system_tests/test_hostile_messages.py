@@ -7,7 +7,6 @@ Hostile peers are plain pyzmq DEALER sockets on the port of a real headless cons
 from __future__ import annotations
 
 import pickle
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,13 +30,6 @@ from tests.system_tests.fault_helpers import (
 pytestmark = pytest.mark.timeout(120)
 
 FOUR_TRIALS = 'seconds = { type = "choice", values = [0.5, 0.6, 0.7, 0.8] }'
-
-
-@pytest.fixture
-def consoles(tmp_path: Path) -> Iterator[Consoles]:
-    started = Consoles(tmp_path)
-    yield started
-    started.close()
 
 
 def _start_with_real_node(

@@ -7,7 +7,6 @@ judged against them and the trial is pruned there, its other folds never run.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,13 +18,6 @@ from tests.system_tests.test_fold_faults import UNIT_LINE
 pytestmark = pytest.mark.timeout(120)
 
 PRUNING = '\n[search.pruning]\npruner = "median"\nmin_trials = 5\nmin_folds = 1\n'
-
-
-@pytest.fixture
-def consoles(tmp_path: Path) -> Iterator[Consoles]:
-    started = Consoles(tmp_path)
-    yield started
-    started.close()
 
 
 def test_a_hopeless_trial_is_pruned_after_its_first_fold_and_never_best(

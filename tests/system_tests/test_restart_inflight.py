@@ -10,7 +10,6 @@ from __future__ import annotations
 import signal
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,13 +26,6 @@ pytestmark = pytest.mark.timeout(90)
 
 FOLD_S = 2.0  # sleep_classifier sleeps this long in each fit
 TRIAL_S = 2 * FOLD_S  # cv = 2: two fits per trial
-
-
-@pytest.fixture
-def consoles(tmp_path: Path) -> Iterator[Consoles]:
-    started = Consoles(tmp_path)
-    yield started
-    started.close()
 
 
 def test_trials_finished_while_the_console_was_down_are_recorded_not_run_again(
