@@ -1,4 +1,5 @@
-"""`python -m bench [dispatch|workloads|tui|scaling|search|all] [--quick]`: the benchmarks."""
+"""`python -m bench [dispatch|workloads|tui|scaling|search|pruning|grid|all] [--quick]`: the
+benchmarks."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ import datetime as dt
 import os
 import time
 
-from bench import dispatch, pruning_e2e, scaling, search_efficiency, tui_burst, workloads
+from bench import (
+    dispatch,
+    grid_to_best,
+    pruning_e2e,
+    scaling,
+    search_efficiency,
+    tui_burst,
+    workloads,
+)
 from bench.common import format_table, machine_header, say
 
 
@@ -78,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         "which",
         nargs="?",
         default="all",
-        choices=("dispatch", "workloads", "tui", "scaling", "search", "pruning", "all"),
+        choices=("dispatch", "workloads", "tui", "scaling", "search", "pruning", "grid", "all"),
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     args = parser.parse_args(argv)
@@ -99,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         search_efficiency.run(args.quick)  # prints its own summary table
     if args.which in ("pruning", "all"):
         pruning_e2e.main(args.quick)  # prints its own summary table
+    if args.which in ("grid", "all"):
+        grid_to_best.main(args.quick)  # prints its own summary table
     say("== summary ==")
     say(_summary(dispatch_result, workload_results, burst))
     say(f"total {time.perf_counter() - started:.0f} s; at end: {_load()}")

@@ -51,19 +51,22 @@ PRUNING = {"pruner": "median", "min_trials": 5, "min_folds": 1}
 
 @dataclass
 class FoldCounter:
-    """Counts fold fits (each PROGRESS recorded) and keeps the best-so-far curve."""
+    """Counts fold fits (each PROGRESS recorded) and keeps the best-so-far curve, timed from the
+    first dispatch: the nodes' start-up before it is not search time (SearchRun.wall_s agrees)."""
 
-    started: float = field(default_factory=time.perf_counter)
+    started: float | None = None
     fold_fits: int = 0
     trials: set[int] = field(default_factory=set)
     best: list[tuple[float, float]] = field(default_factory=list)  # (seconds, best score)
 
     def __call__(self, event: ev.Event) -> None:
+        if self.started is None and isinstance(event, ev.TrialDispatched):
+            self.started = time.perf_counter()
         if isinstance(event, ev.TrialProgressed):
             self.fold_fits += 1
             self.trials.add(event.trial_id)
         elif isinstance(event, ev.TrialScored) and event.is_best:
-            self.best.append((time.perf_counter() - self.started, event.score))
+            self.best.append((time.perf_counter() - (self.started or 0.0), event.score))
 
     def time_to(self, score: float) -> float | None:
         return next((at for at, best in self.best if best >= score - 1e-12), None)
