@@ -93,6 +93,23 @@ class SimNode:
         return self.send(p.Heartbeat(self.node_id, self.held()))
 
     def finish(self, task: p.Task, status: str = p.STATUS_OK, mean: float = 0.9) -> Output:
+        """A whole-trial RESULT: one fold scoring `mean` when ok, no scores otherwise."""
+        ok = status == p.STATUS_OK
+        return self._result(task, status, [mean] if ok else [], folds=())
+
+    def progress(self, task: p.Task, fold: int, score: float, folds: int = 0) -> Output:
+        return self.send(
+            p.Progress(self.node_id, task.trial_id, task.lease_id, fold, folds or fold, score)
+        )
+
+    def finish_folds(self, task: p.Task, scores: dict[int, float]) -> Output:
+        """A real node's RESULT for a unit: a score for each of its folds, with fold numbers."""
+        folds = sorted(scores)
+        return self._result(task, p.STATUS_OK, [scores[f] for f in folds], folds=tuple(folds))
+
+    def _result(
+        self, task: p.Task, status: str, values: list[float], folds: tuple[int, ...]
+    ) -> Output:
         self.running.pop(task.lease_id, None)
         ok = status == p.STATUS_OK
         return self.send(
@@ -104,38 +121,11 @@ class SimNode:
                 search=task.search,
                 params=task.params,
                 status=status,
-                mean=mean if ok else None,
+                mean=sum(values) / len(values) if ok else None,
                 std=0.0 if ok else None,
-                fold_scores=(mean,) if ok else (),
-                fit_time_s=0.1,
-                error=None if ok else f"it went {status}",
-            )
-        )
-
-    def progress(self, task: p.Task, fold: int, score: float, folds: int = 0) -> Output:
-        return self.send(
-            p.Progress(self.node_id, task.trial_id, task.lease_id, fold, folds or fold, score)
-        )
-
-    def finish_folds(self, task: p.Task, scores: dict[int, float]) -> Output:
-        """A real node's RESULT for a unit: a score for each of its folds, with fold numbers."""
-        self.running.pop(task.lease_id, None)
-        folds = sorted(scores)
-        values = [scores[fold] for fold in folds]
-        return self.send(
-            p.Result(
-                node_id=self.node_id,
-                trial_id=task.trial_id,
-                lease_id=task.lease_id,
-                attempt=task.attempt,
-                search=task.search,
-                params=task.params,
-                status=p.STATUS_OK,
-                mean=sum(values) / len(values),
-                std=0.0,
                 fold_scores=tuple(values),
                 fit_time_s=0.1,
-                error=None,
-                folds=tuple(folds),
+                error=None if ok else f"it went {status}",
+                folds=folds,
             )
         )

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import NodeProcs, wait_until, write_search
-from tests.system_tests.fault_helpers import Consoles, joined, rows_by_id
+from tests.system_tests.fault_helpers import Consoles, HeadlessConsole, joined, rows_by_id
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -53,6 +53,22 @@ def one_trial_search(tmp_path: Path, cv: int) -> Path:
     )
 
 
+def start_one_trial(
+    tmp_path: Path,
+    nodes: NodeProcs,
+    consoles: Consoles,
+    cv: int,
+    started: int,
+    what: str,
+    label: str = "console",
+) -> tuple[HeadlessConsole, Path]:
+    """A console on a one-trial search and node n1 (2 slots), once `started` fold runs began."""
+    console = consoles.start(one_trial_search(tmp_path, cv), label=label)
+    nodes.start(console.endpoint, "n1", slots=2)
+    wait_until(lambda: sum(fold_runs(nodes, "n1", cv=cv).values()) >= started, 30, what)
+    return console, tmp_path / "runs" / "t.toml"
+
+
 def assert_recorded_once(checkpoint: Path, cv: int) -> None:
     (row,) = rows_by_id(checkpoint).values()
     assert row["status"] == "ok", row
@@ -64,13 +80,8 @@ def test_a_node_killed_mid_fold_loses_only_its_running_folds(
     tmp_path: Path, nodes: NodeProcs, consoles: Consoles
 ) -> None:
     cv = 4
-    checkpoint = tmp_path / "runs" / "t.toml"
-    console = consoles.start(one_trial_search(tmp_path, cv))
-    nodes.start(console.endpoint, "n1", slots=2)
-    wait_until(
-        lambda: sum(fold_runs(nodes, "n1", cv=cv).values()) >= 3,
-        30,
-        "n1 to finish its first two folds and start a third",
+    console, checkpoint = start_one_trial(
+        tmp_path, nodes, consoles, cv, 3, "n1 to finish its first two folds and start a third"
     )
     nodes.signal("n1", signal.SIGKILL)
     nodes.wait("n1")
@@ -90,13 +101,8 @@ def test_folds_finished_while_the_console_was_down_are_recorded_not_run_again(
     tmp_path: Path, nodes: NodeProcs, consoles: Consoles
 ) -> None:
     cv = 2
-    checkpoint = tmp_path / "runs" / "t.toml"
-    first = consoles.start(one_trial_search(tmp_path, cv), label="first")
-    nodes.start(first.endpoint, "n1", slots=2)
-    wait_until(
-        lambda: sum(fold_runs(nodes, "n1", cv=cv).values()) >= 2,
-        30,
-        "both folds started as units on n1",
+    first, checkpoint = start_one_trial(
+        tmp_path, nodes, consoles, cv, 2, "both folds started as units on n1", label="first"
     )
     first.signal(signal.SIGKILL)
     first.wait(10, "the killed console to be reaped")
@@ -112,13 +118,8 @@ def test_a_stopped_nodes_late_fold_results_are_not_recorded_twice(
     tmp_path: Path, nodes: NodeProcs, consoles: Consoles
 ) -> None:
     cv = 2
-    checkpoint = tmp_path / "runs" / "t.toml"
-    console = consoles.start(one_trial_search(tmp_path, cv))
-    nodes.start(console.endpoint, "n1", slots=2)
-    wait_until(
-        lambda: sum(fold_runs(nodes, "n1", cv=cv).values()) >= 2,
-        30,
-        "both folds started as units on n1",
+    console, checkpoint = start_one_trial(
+        tmp_path, nodes, consoles, cv, 2, "both folds started as units on n1"
     )
     nodes.signal("n1", signal.SIGSTOP)
     console.wait_for_line(lambda line: "n1 gone" in line, 30, "n1 to be declared lost")
