@@ -70,3 +70,27 @@ def test_nodes_hear_the_search_is_over_and_wait_quietly_or_exit(tmp_path: Path) 
     after = quiet_log.read_text().split(over, 1)[1]
     assert " WARNING " not in after, after
     assert "the search is over (search finished); exiting" in leaving_log.read_text()
+
+
+def test_a_node_without_its_console_warns_three_times_then_once_a_minute(tmp_path: Path) -> None:
+    """The README's promise: a node whose console is down says so three times, then at most
+    once a minute (each later attempt is logged at DEBUG), rather than flooding its log."""
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        endpoint = f"tcp://127.0.0.1:{probe.getsockname()[1]}"
+    log = tmp_path / "alone.log"
+    alone = _node(endpoint, "alone", log, "--log-level", "DEBUG", "--heartbeat", "0.05")
+    try:
+        wait_until(
+            lambda: log.read_text().count("reconnecting in") >= 6, 45, "six reconnect attempts"
+        )
+    finally:
+        alone.terminate()
+        alone.wait(10)
+    attempts = [line for line in log.read_text().splitlines() if "reconnecting in" in line]
+    levels = [line.split()[2] for line in attempts]
+    assert levels[:3] == ["WARNING"] * 3, attempts
+    assert set(levels[3:]) == {"DEBUG"}, attempts  # all within the first minute
+    assert "did not answer (is it running? right address?)" in attempts[0]
