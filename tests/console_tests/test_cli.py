@@ -223,3 +223,26 @@ def test_without_nodes_it_says_how_to_start_one_and_waits(tmp_path: Path) -> Non
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def write_csv_search_without_its_target(tmp_path: Path) -> Path:
+    """A search that passes the file check but not the pre-flight: its CSV has no `kind`."""
+    (tmp_path / "flowers.csv").write_text(
+        "width,length,species\n" + "".join(f"{i % 7},{i % 5},{i % 3}\n" for i in range(60))
+    )
+    search = write_search(tmp_path, name="flowers", dataset=f"file:{tmp_path / 'flowers.csv'}")
+    text = search.read_text().replace("[dataset]\n", '[dataset]\ntarget = "kind"\n')
+    search.write_text(text)
+    return search
+
+
+def test_a_search_failing_its_pre_flight_exits_2_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    search = write_csv_search_without_its_target(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = _run(str(search), "--headless", "--local-nodes", "1", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "target column 'kind' is missing" in result.stderr
+    assert str(search) in result.stderr  # the file is named with the reason
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no checkpoint, no runs/

@@ -109,3 +109,32 @@ def test_open_an_edited_search_file_extends_its_finished_search(
             await until(pilot, lambda: note in log_text(app), 5, "the extend note")
 
     asyncio.run(scenario())
+
+
+def notes_titled(app, title: str) -> list:
+    return [note for note in app._notifications if note.title == title]
+
+
+def test_opening_a_search_that_fails_its_pre_flight_keeps_the_current_one(
+    tmp_path: Path,
+) -> None:
+    from tests.console_tests.test_cli import write_csv_search_without_its_target
+
+    bad = write_csv_search_without_its_target(tmp_path)
+    search = write_search(tmp_path, space='seconds = { type = "choice", values = [0.0, 0.01] }')
+    app = make_app(search, tmp_path / "ck.toml", local_nodes=1)
+
+    async def scenario() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            first = app.running.scheduler
+            await pilot.press("o")
+            await type_path(pilot, str(bad))
+            failed = "Pre-flight check failed"
+            await until(pilot, lambda: notes_titled(app, failed), 15, "the pre-flight note")
+            (note,) = notes_titled(app, failed)
+            assert "target column 'kind' is missing" in note.message
+            assert app.running.scheduler is first  # still the same search, still running
+            await until(pilot, lambda: first.state == "finished", 30, "the first search to end")
+            assert not (tmp_path / "runs").exists()  # nothing was written for the bad one
+
+    asyncio.run(scenario())
