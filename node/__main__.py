@@ -150,7 +150,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.node_id:
         config.node_id = args.node_id
-    supervisor = NodeSupervisor(config)  # starts the slot processes: the slow part
+    try:
+        supervisor = NodeSupervisor(config)  # starts the slot processes: the slow part
+    except (EOFError, OSError):
+        # A stop sent to our whole process group also ends the fork server as it makes the
+        # slots, and the slot being made sees EOF: that is the stop, not a failure.
+        if early.signum is not None:
+            return _stopped_early(early.signum)
+        raise
     early.target = supervisor
     if early.signum is not None:
         supervisor.stop_requested = True  # run() closes the slots and returns 0 at once

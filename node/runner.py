@@ -16,11 +16,15 @@ from node import estimators
 from node.trial import run_trial
 
 Event = tuple[str, dict[str, Any]]
-CLOSE_GRACE_S = 1.0  # SIGTERM first, SIGKILL after this
+IDLE_EXIT_S = 1.0  # an idle child exits on EOF; one still there after this is killed
 REAP_TIMEOUT_S = 5.0  # waiting for a child we killed (or that hung up) to be reaped
 QUICK_DEATH_S = 1.0  # an idle child dying this soon after starting is suspicious...
 MAX_QUICK_DEATHS = 3  # ...and this many in a row means restarting will not help
 THREAD_LIMIT_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+# Signals a terminal or a service manager sends to the node's whole process group: a slot child
+# ignores them and leaves the stop to the supervisor, which hands its lease back (a child killed
+# by one first would report its trial as crashed, and the trial would be charged for it).
+GROUP_STOPS = (signal.SIGTERM, signal.SIGINT)
 # Imported once by the fork server, so each (re)started child begins with them loaded.
 PRELOAD_MODULES = [
     "__main__",  # else every child re-runs the parent's main script
@@ -114,11 +118,12 @@ class SlotProcess:
                 events.append(("result", body))
         return events
 
-    def kill(self, status: str, reason: str) -> dict[str, Any]:
+    def kill(self, status: str, reason: str, *, respawn: bool = True) -> dict[str, Any]:
         """Hard-stop the running trial (deadline, CANCEL); its result body with `status`.
 
         The requested status always wins, even if the child finished a moment ago and its result
-        is still unread: call poll_events() first to honour such a result.
+        is still unread: call poll_events() first to honour such a result. `respawn=False` when
+        the node is stopping: no new child is started (the slot is then closed).
         """
         if not self.busy:
             raise RuntimeError(f"slot {self.slot_index} has no running trial to kill")
@@ -126,16 +131,20 @@ class SlotProcess:
         self._process.join(REAP_TIMEOUT_S)
         self._drain_progress()
         body = self._end_trial(status, reason)
-        self._restart()
+        if respawn:
+            self._restart()
+        else:
+            self.close()
         return body
 
     def close(self) -> None:
-        """Stop the child (SIGTERM, then SIGKILL after a short grace); safe to call twice."""
+        """Stop the child (SIGKILL if busy or slow to leave); safe to call twice."""
         if self._closed:
             return
         self._closed = True
+        mid_trial = self.busy
         self._clear_trial()
-        self._stop_child()
+        self._stop_child(mid_trial)
 
     def __enter__(self) -> SlotProcess:
         return self
@@ -163,18 +172,17 @@ class SlotProcess:
         self._process, self._conn, self._pid = process, parent_conn, process.pid
         self._spawned_at = time.monotonic()
 
-    def _stop_child(self) -> None:
+    def _stop_child(self, mid_trial: bool = False) -> None:
         process, self._process = self._process, None
         if self._conn is not None:
             self._conn.close()  # an idle child sees EOF and exits by itself
             self._conn = None
         if process is None:
             return
+        if process.exitcode is None and not mid_trial:
+            process.join(IDLE_EXIT_S)
         if process.exitcode is None:
-            process.terminate()
-            process.join(CLOSE_GRACE_S)
-        if process.exitcode is None:
-            process.kill()
+            process.kill()  # SIGKILL: children ignore SIGTERM (GROUP_STOPS)
             process.join(REAP_TIMEOUT_S)
         if process.exitcode is not None:
             process.close()  # frees its sentinel fds; only allowed once it has exited
@@ -263,7 +271,8 @@ def _thread_limited_environment() -> Iterator[None]:
 
 def _child_main(conn: Connection) -> None:
     """The child's loop: receive a task, run it, report progress and the result; repeat."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the supervisor's business
+    for signum in GROUP_STOPS:  # Ctrl-C or a group SIGTERM: the supervisor's business
+        signal.signal(signum, signal.SIG_IGN)
     os.environ.update(dict.fromkeys(THREAD_LIMIT_VARS, "1"))  # for anything started later
     from threadpoolctl import threadpool_limits
 

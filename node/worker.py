@@ -187,7 +187,7 @@ class NodeSupervisor:
         self.waiting.clear()
         for index, task in enumerate(self.running):
             if task is not None:
-                self.slots[index].kill(p.STATUS_CANCELLED, "node stopping")
+                self.slots[index].kill(p.STATUS_CANCELLED, "node stopping", respawn=False)
                 self.running[index] = None
         if self.sock is not None and self.welcomed:
             self._send(p.Bye(node_id=self.cfg.node_id, running=handed_back))

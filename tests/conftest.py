@@ -71,9 +71,12 @@ class NodeProcs:
         prefetch: int = 0,
         keys: Path | None = None,
         cwd: Path | None = None,
+        own_group: bool = False,
     ) -> None:
         """`keys`: a CURVE node bundle (hpo-console keys add-node); None: plaintext. `cwd`: the
-        node's working folder (relative file: datasets resolve there); default the repo."""
+        node's working folder (relative file: datasets resolve there); default the repo.
+        `own_group`: in a process group of its own, as a shell or a service manager starts it
+        (`signal_group` then signals it and every process it started)."""
         log = open(self.log_dir / f"{node_id}.log", "ab")  # noqa: SIM115
         key_args = ["--keys", str(keys)] if keys is not None else []
         self.procs[node_id] = subprocess.Popen(
@@ -98,11 +101,15 @@ class NodeProcs:
             cwd=cwd or REPO,
             # From another folder the node still imports this checkout's packages.
             env={**os.environ, "PYTHONPATH": str(REPO)} if cwd else None,
+            start_new_session=own_group,
         )
         log.close()
 
     def signal(self, node_id: str, signum: int) -> None:
         os.kill(self.procs[node_id].pid, signum)
+
+    def signal_group(self, node_id: str, signum: int) -> None:
+        os.killpg(self.procs[node_id].pid, signum)  # the group a node with own_group leads
 
     def wait(self, node_id: str, timeout: float = 10.0) -> int:
         return self.procs[node_id].wait(timeout=timeout)
