@@ -8,15 +8,14 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from functools import cache
 from typing import Any
 
 from console import tabular_spec
 from console.search.base import DEFAULT_STRATEGY, STRATEGY_NAMES, space_errors, strategy_problem
 from console.search.pruning import PruningSpec, read_pruning
 from console.search.space import Param, decode_none, describe, parse_space, suggest
+from console.spec_checks import check_model, check_scoring, scorer_names
 from console.tomlcheck import Section
-from node import estimators, splitting
 
 SKLEARN_DATASETS = ("iris", "wine", "digits", "breast_cancer", "diabetes")
 SPEC_TABLES = ("search", "dataset", "model", "space", "cluster", "export")
@@ -182,14 +181,14 @@ def _cross_check(
     fixed = raw_model.get("fixed", {})
     model = parts.get("model")
     pipeline = model.pipeline if model is not None else {}
-    model_errors = _check_model(
+    model_errors = check_model(
         estimator, fixed if isinstance(fixed, dict) else {}, space_table, pipeline, space
     )
     errors += model_errors
     search, dataset = parts.get("search"), parts.get("dataset")
     if search is not None and dataset is not None and not model_errors:
         for metric in search["metrics"] or (search["metric"],):
-            errors += _check_scoring(estimator, metric, dataset.source, search["scorers"])
+            errors += check_scoring(estimator, metric, dataset.source, search["scorers"])
     return errors
 
 
@@ -225,7 +224,7 @@ def _read_search(table: dict[str, Any], errors: list[str]) -> dict[str, Any] | N
     )
     s.get("metric", None, "a string", anything)
     s.get("metrics", None, "an array", anything)
-    metric, metrics = tabular_spec.read_metrics(table, errors, _scorer_names(), scorers)
+    metric, metrics = tabular_spec.read_metrics(table, errors, scorer_names(), scorers)
     cv, splitter = tabular_spec.read_cv(s.get("cv", 5, "", anything), "search.cv", errors)
     values = {
         "name": name,
@@ -353,14 +352,6 @@ def _read_export(table: dict[str, Any], errors: list[str]) -> ExportSpec | None:
     return spec if s.finish() else None
 
 
-@cache
-def _scorer_names() -> tuple[str, ...]:
-    # Imported on first use: scikit-learn costs about a second to import.
-    from sklearn.metrics import get_scorer_names
-
-    return tuple(get_scorer_names())
-
-
 _READERS: dict[str, Callable[[dict[str, Any], list[str]], Any]] = {
     "search": _read_search,
     "dataset": _read_dataset,
@@ -368,58 +359,3 @@ _READERS: dict[str, Callable[[dict[str, Any], list[str]], Any]] = {
     "cluster": _read_cluster,
     "export": _read_export,
 }
-
-
-def _check_model(
-    estimator: str,
-    fixed: dict[str, Any],
-    space: dict[str, Any],
-    pipeline: dict[str, Any] | None = None,
-    params: dict[str, Param] | None = None,
-) -> list[str]:
-    """The estimator is allowed and every searched or fixed name is one of its parameters (of
-    the pipeline's steps, as `step__param`, when there is a pipeline)."""
-    try:
-        known = estimators.parameter_names(estimator)
-    except estimators.UnknownEstimatorError:
-        names = estimators.estimator_names()
-        hint = suggest(estimator, names) or f"; choose from {', '.join(names)}"
-        return [f"model.estimator: unknown estimator {estimator!r}{hint}"]
-    errors = []
-    if pipeline:
-        known = tabular_spec.pipeline_params(estimator, pipeline, params or {}, errors)
-    for where, names in (("space", space), ("model.fixed", fixed)):
-        for name in names:
-            if name not in known:
-                hint = suggest(name, known) or tabular_spec.prefix_hint(estimator, name, pipeline)
-                errors.append(f"{where}.{name}: {estimator} has no parameter {name!r}{hint}")
-    for name in space:
-        if name in fixed:
-            errors.append(f"space.{name}: also set in model.fixed; search it or fix it, not both")
-    return errors
-
-
-# Scorers that need continuous predictions; every other scorer compares class labels or scores.
-_REGRESSION_SCORERS = ("explained_variance", "r2", "neg_max_error", "neg_mean_", "neg_median_",
-                       "neg_root_mean_", "d2_absolute_error")  # fmt: skip
-
-
-def _check_scoring(
-    estimator: str, metric: str, source: str, scorers: dict[str, Any] | None = None
-) -> list[str]:
-    """Catch metric/estimator/dataset mismatches that would fail every single trial."""
-    is_classifier = estimators.is_classifier_name(estimator)
-    kind = "a classifier" if is_classifier else "a regressor"
-    custom = (scorers or {}).get(metric)
-    if custom is not None:
-        regression_metric = custom["function"] in splitting.REGRESSION_FUNCTIONS
-    else:
-        regression_metric = metric.startswith(_REGRESSION_SCORERS)
-    if is_classifier and source == "sklearn:diabetes":
-        return [
-            f"model.estimator: {estimator} is a classifier but diabetes is a regression dataset"
-        ]
-    if is_classifier == regression_metric:
-        hint = "accuracy or f1_macro" if is_classifier else "r2 or neg_mean_squared_error"
-        return [f"search.metric: {metric!r} does not suit {kind} like {estimator}; try {hint}"]
-    return []

@@ -163,7 +163,7 @@ class Collection:
                 cancelled=len(verdict.stop_leases),
             )
             self.core.journal_trial(trial)
-        elif not self.core.gated(trial):
+        elif not self.core.dispatch.gated(trial):
             self.core.ledger.requeue(trial)
 
     def _credit(self, node: NodeInfo | None, trial: Trial, verdict: Verdict, now: float) -> None:

@@ -8,8 +8,9 @@ before its TASK: a restarted console knows every lease it issued.
 
 Collaborators, composed: the `Ledger` (trials, and `settle`, the retry and blame policy), the
 `LeaseTable` (one record per live lease) and the `NodeBook` (nodes and their connections); and
-two parts: `Admission` (HELLO, identity, adoption) and `Collection` (progress and results). The
-public helpers below the controls (`send`, `emit`, `take_lease`...) are for those parts.
+three parts: `Admission` (HELLO, identity, adoption), `Collection` (progress and results) and
+`Dispatch` (which folds of which trial go to which node). The public helpers below the controls
+(`send`, `emit`, `take_lease`...) are for those parts.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from console.records import OpenLease
 from console.scheduler import events as ev
 from console.scheduler.admission import Admission
 from console.scheduler.collection import Collection
+from console.scheduler.dispatching import Dispatch
 from console.scheduler.drops import DropReports
-from console.scheduler.leases import Lease, LeaseTable, new_lease_id
+from console.scheduler.leases import Lease, LeaseTable
 from console.scheduler.ledger import Ledger, Trial
 from console.scheduler.nodes import FORGET_UNPROVEN_ABOVE, NodeBook, NodeInfo, version_mismatch
 from console.scheduler.outcomes import HandedBack, NodeFault, Outcome
@@ -54,9 +56,6 @@ class SearchCore:
         self.strategy = strategy
         self.state = state
         self.planned = strategy.planned_total()
-        # With pruning on, a new trial first runs this many folds; only once the pruner has let
-        # it through do its other folds fan out. 0: no pruning, whole trials go out.
-        self.prune_gate = pruning_gate(spec)
         self.search_hash = spec.config_hash()
         self.heartbeat_s = spec.cluster.heartbeat_s
         self.console_versions = console_versions or {}
@@ -71,6 +70,7 @@ class SearchCore:
         self._out = Output()
         self.admission = Admission(self)
         self.collection = Collection(self)
+        self.dispatch = Dispatch(self)
 
     # -- inputs --------------------------------------------------------------------------------
 
@@ -136,7 +136,7 @@ class SearchCore:
                 self.send(node, p.Ping(search=self.search_hash))
         for report in self.drops.due(now):
             self.emit(ev.MessageDropped, now, **report)
-        self._dispatch(now)
+        self.dispatch.run(now)
         self._flush_acks()
         self._check_finished(now)
         self._check_stalled(now)
@@ -205,73 +205,6 @@ class SearchCore:
 
     # -- leases --------------------------------------------------------------------------------
 
-    def _dispatch(self, now: float) -> None:
-        """Two passes: first each node gets only trials that did not fail or get lost on it (so
-        a retry runs elsewhere when it can), then whatever is left goes to whoever has room."""
-        if self.state != SearchState.RUNNING:
-            return
-        nodes = self.nodes.with_credit()
-        # The tail of a search: fewer trials left to start than idle slots. Single folds then,
-        # so the last trials spread over every idle slot instead of one slot each.
-        idle = sum(max(0, node.slots - self.nodes.busy(node)) for node in nodes)
-        spread = len(self.ledger.queue) + max(0, self.planned - len(self.ledger)) < idle
-        for elsewhere_only in (True, False):
-            for node in self.nodes.with_credit():
-                if not self._fill(node, elsewhere_only, spread, now):
-                    break
-
-    def _fill(self, node: NodeInfo, elsewhere_only: bool, spread: bool, now: float) -> bool:
-        """Send `node` units up to its credit; False once no work at all is left to send."""
-        for _ in range(self.nodes.free(node)):
-            trial = self._next_trial(node, elsewhere_only)
-            if trial is None:
-                return elsewhere_only and self.ledger.pending > 0
-            if node.node_id in trial.avoid and trial.live:
-                # It failed or was lost here and runs elsewhere now: its folds wait for there.
-                self.ledger.requeue(trial)
-                return True
-            folds = self._unit_folds(trial, spread)
-            attempt = trial.next_attempt(folds)
-            whole = len(folds) == self.ledger.n_folds
-            lease = self.take_lease(node, trial, new_lease_id(), attempt, now, folds=folds)
-            if not self.gated(trial):
-                self.ledger.requeue(trial)  # its other folds go next
-            acks = tuple(ack.lease_id for ack in self._acks.pop(node.routing_id, ()))
-            self.send(
-                node,
-                p.Task(
-                    trial_id=trial.id,
-                    attempt=attempt,
-                    lease_id=lease.id,
-                    timeout_s=self.spec.trial_timeout_s,
-                    estimator=self.spec.model.estimator,
-                    params=self.task_params(trial),
-                    cv=self.spec.cv,
-                    metric=self.spec.metric,
-                    seed=self.spec.seed,
-                    dataset=self.spec.dataset_ref(),
-                    search=self.search_hash,
-                    acks=acks,
-                    folds=() if whole else folds,
-                    pipeline=self.spec.model.pipeline,
-                    splitter=self.spec.splitter,
-                    scoring=self.spec.scoring(),
-                ),
-            )
-        return True
-
-    def _unit_folds(self, trial: Trial, spread: bool) -> tuple[int, ...]:
-        """Which folds of `trial` the next unit covers: the first `prune_gate` folds of a new
-        trial when pruning, then one fold at a time; else every fold left, or one at the tail."""
-        left = trial.undispatched(self.ledger.n_folds)
-        if self.prune_gate and trial.folds_done < self.prune_gate:
-            return tuple(left[: self.prune_gate - trial.folds_done])
-        return tuple(left[:1]) if self.prune_gate or spread else tuple(left)
-
-    def gated(self, trial: Trial) -> bool:
-        """Its first folds are running and the pruner has not judged them yet."""
-        return bool(self.prune_gate) and trial.folds_done < self.prune_gate and bool(trial.live)
-
     def take_lease(
         self, node: NodeInfo, trial: Trial, lease_id: str, attempt: int, now: float,
         adopted: bool = False, folds: tuple[int, ...] = (),
@@ -298,19 +231,6 @@ class SearchCore:
             adopted=adopted,
         )
         return lease
-
-    def _next_trial(self, node: NodeInfo, elsewhere_only: bool) -> Trial | None:
-        trial = self.ledger.next_pending(node.node_id, strict=elsewhere_only)
-        while trial is not None and self.gated(trial):  # back in line once its folds are judged
-            trial = self.ledger.next_pending(node.node_id, strict=elsewhere_only)
-        if trial is not None or len(self.ledger) >= self.planned:
-            return trial
-        params = self.strategy.ask(len(self.ledger))  # trial ids are dense: the next one
-        if params is None:  # the strategy ran out early (e.g. a small grid)
-            self.planned = len(self.ledger)
-            return None
-        self.ledger.add(Trial(id=len(self.ledger), params=params))
-        return self.ledger.next_pending(node.node_id)
 
     def end_lease(self, lease: Lease, outcome: Outcome, now: float) -> None:
         """A live lease ends without a result: settle its unit."""
@@ -423,6 +343,10 @@ class SearchCore:
         ack = p.Ack(trial_id=msg.trial_id, lease_id=msg.lease_id, verdict=verdict)
         self._acks.setdefault(peer.routing_id, []).append(ack)
 
+    def take_acks(self, node: NodeInfo) -> tuple[str, ...]:
+        """The ACKs waiting for `node`'s connection, to ride on a TASK to it."""
+        return tuple(ack.lease_id for ack in self._acks.pop(node.routing_id, ()))
+
     def _flush_acks(self) -> None:
         for routing_id, acks in self._acks.items():
             self._out.sends += [(routing_id, ack) for ack in acks]
@@ -437,11 +361,6 @@ class SearchCore:
     def _take(self) -> Output:
         out, self._out = self._out, Output()
         return out
-
-
-def pruning_gate(spec: SearchSpec) -> int:
-    """Folds a trial runs before the pruner first judges it (0: pruning is off)."""
-    return spec.pruning.min_folds if spec.pruning.enabled else 0
 
 
 def _version_warning(node: NodeInfo, ours: dict[str, str]) -> str | None:

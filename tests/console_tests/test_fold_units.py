@@ -190,7 +190,7 @@ def test_pruning_runs_a_first_fold_then_fans_out_survivors_and_cancels_the_prune
 ) -> None:
     h = Harness.for_search(tmp_path, space=GRID4, cv=3)
     pruner = ThresholdPruner(h.core.strategy, bar=0.5)
-    h.core.strategy, h.core.prune_gate = pruner, 1  # type: ignore[assignment]
+    h.core.strategy, h.core.dispatch.prune_gate = pruner, 1  # type: ignore[assignment]
     node = h.node("n1", slots=2)
     node.hello()
     h.tick()
