@@ -28,6 +28,11 @@ MIN_STARTUP_TRIALS = 10  # Optuna's TPE default; raised to the number of slots
 # NSGA-II's population: Optuna's default of 50 leaves a 100-trial search two generations; 20 is
 # the usual size for small budgets, raised to the slots so one generation fills the fleet.
 MIN_POPULATION = 20
+# Their generations count completed trials (CMA-ES tells the optimizer a generation's points,
+# NSGA-II fills a population): a repeat retired as COMPLETE would count, yet it is no trial of
+# ours and is not saved, so a resumed search would count differently. They retire it as FAIL
+# (neither learns from failures; TPE does learn from the repeated value, so it keeps it).
+KEEPS_STATE_ON_TRIALS = ("cmaes", "nsga2")
 SCAN_LIMIT = 100_000  # a discrete space up to this size is scanned for a point not yet taken
 
 
@@ -164,6 +169,8 @@ class OptunaStrategy:
         objective would return the same), as FAIL when that trial is still running."""
         key = param_key(params)
         told = self.bridge.told.get(key)
+        if self.name in KEEPS_STATE_ON_TRIALS:
+            told = None  # see KEEPS_STATE_ON_TRIALS
         if self.bridge.taken[key] not in self.bridge.running and told is not None:
             self.bridge.study.tell(trial, told)
         else:

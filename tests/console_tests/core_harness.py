@@ -92,7 +92,15 @@ class SimNode:
     def heartbeat(self) -> Output:
         return self.send(p.Heartbeat(self.node_id, self.held()))
 
-    def finish(self, task: p.Task, status: str = p.STATUS_OK, mean: float = 0.9) -> Output:
+    def finish(
+        self,
+        task: p.Task,
+        status: str = p.STATUS_OK,
+        mean: float = 0.9,
+        fit_time_s: float = 0.1,
+        scores: dict[str, list[float]] | None = None,
+    ) -> Output:
+        """A whole-trial RESULT (`scores`: each metric's fold scores, with several metrics)."""
         self.running.pop(task.lease_id, None)
         ok = status == p.STATUS_OK
         return self.send(
@@ -107,8 +115,9 @@ class SimNode:
                 mean=mean if ok else None,
                 std=0.0 if ok else None,
                 fold_scores=(mean,) if ok else (),
-                fit_time_s=0.1,
+                fit_time_s=fit_time_s,
                 error=None if ok else f"it went {status}",
+                scores=scores or {},
             )
         )
 
