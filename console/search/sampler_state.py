@@ -152,6 +152,14 @@ def _check_pickle(data: bytes) -> None:
     kind = type(optimizer)
     if (kind.__module__, kind.__name__) not in _OPTIMIZERS:
         raise SamplerStateError(f"optimizer: a {kind.__name__}, not a CMA-ES optimizer")
+    try:  # its public face only: a state whose basics are off would fail in the next ask
+        mean, dim = optimizer.mean, optimizer.dim
+        sane = mean.shape == (dim,) and bool(math.isfinite(mean.sum()))
+        sane = sane and optimizer.generation >= 0 and optimizer.population_size >= 2
+    except Exception:
+        sane = False
+    if not sane:
+        raise SamplerStateError("optimizer: an inconsistent CMA-ES state (mean, dimension)")
 
 
 def _is_number(value: Any) -> bool:

@@ -176,3 +176,15 @@ def test_a_bad_value_in_a_checkpoint_is_skipped_with_a_warning(tmp_path: Path) -
         f"{path}: trial 0: sampler_attrs skipped (the sampler restarts from it): "
         "must be a table of strings"
     ]
+
+
+def test_an_inconsistent_optimizer_is_refused() -> None:
+    import cmaes
+
+    optimizer = cmaes.CMA(mean=np.zeros(3), sigma=0.5, seed=1)
+    good = {"cma:generation": "0", "cma:optimizer:0": pickle.dumps(optimizer).hex()}
+    assert sampler_state.check(good) == good
+    optimizer._mean = np.array([np.nan, 0.0])  # a wrong dimension, not finite
+    bad = {"cma:optimizer:0": pickle.dumps(optimizer).hex()}
+    with pytest.raises(sampler_state.SamplerStateError, match="inconsistent CMA-ES state"):
+        sampler_state.check(bad)
