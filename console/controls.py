@@ -11,6 +11,7 @@ from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 
+from console.results import pareto_ids
 from console.screens.confirm import ConfirmScreen
 from console.screens.help import HelpScreen, key_names
 from console.screens.node_detail import NodeDetailScreen, describe_node
@@ -197,8 +198,10 @@ class Controls:
         if trial_id is None:
             self.notify("no trial selected", severity="warning")
             return
-        trial = self.running.scheduler.ledger.trials[trial_id]
-        self.push_screen(TrialDetailScreen(trial, self.running.scheduler.spec.metric))
+        scheduler = self.running.scheduler
+        trial = scheduler.ledger.trials[trial_id]
+        front = pareto_ids(scheduler.spec, [t.record() for t in scheduler.ledger.trials.values()])
+        self.push_screen(TrialDetailScreen(trial, scheduler.spec.metric, trial_id in front))
 
     def _show_node(self: ConsoleApp, node_id: str | None) -> None:
         scheduler = self.running.scheduler  # type: ignore[union-attr]

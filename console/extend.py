@@ -8,6 +8,7 @@ from typing import Any
 from console.records import TrialRecord, TrialStatus
 from console.scheduler.checkpoint import saved_records
 from console.search.base import make_strategy
+from console.search.sampler_state import portable
 from console.searchfile import LoadedSearch, SavedState, SearchSpec
 from console.spec_changes import GRID_INDEX_LIMIT, SpecChanges, compare, inside, params_key
 
@@ -47,7 +48,9 @@ def extend(saved: LoadedSearch, spec: SearchSpec) -> Extension:
         raise ExtendRefused([_outside(outside, spec)])
     if spec.strategy == "grid" and changes.space:
         kept = _renumbered(kept, spec)
-    planned = make_strategy(spec.strategy, spec.space, spec.seed, spec.max_trials).planned_total()
+    planned = make_strategy(
+        spec.strategy, spec.space, spec.seed, spec.max_trials, objectives=spec.objectives
+    ).planned_total()
     over = [r for r in kept if r.id >= planned and _is_final(r)]
     if over:
         raise ExtendRefused(
@@ -57,6 +60,8 @@ def extend(saved: LoadedSearch, spec: SearchSpec) -> Extension:
             ]
         )
     kept = [dataclasses.replace(r, leases=()) for r in kept if r.id < planned]
+    if changes.space:  # CMA-ES's saved optimizer is scaled to the old ranges: it restarts
+        kept = [dataclasses.replace(r, sampler_attrs=portable(r.sampler_attrs)) for r in kept]
     rows = [r.to_row() for r in sorted(kept, key=lambda r: r.id)]
     status = "running" if saved.state.status == "finished" else saved.state.status
     state = SavedState(status, spec.config_hash(), saved.state.saved_at, rows)

@@ -7,10 +7,15 @@ a KeyError or TypeError from deep inside the scheduler.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
+
+from console.search import sampler_state
+
+log = logging.getLogger(__name__)
 
 
 class TrialStatus(StrEnum):
@@ -83,6 +88,9 @@ class TrialRecord:
     leases: tuple[OpenLease, ...] = field(default=())
     # With several metrics: each one's fold scores, {name: [score, ...]}; empty = only `score`.
     scores: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    # The sampler's own state on this trial (CMA-ES's optimizer and generation, NSGA-II's
+    # generation: console/search/sampler_state.py), strings only; empty for other strategies.
+    sampler_attrs: dict[str, str] = field(default_factory=dict)
 
     def metric_means(self) -> dict[str, float]:
         """Each recorded metric's mean over its folds."""
@@ -100,11 +108,14 @@ class TrialRecord:
         row["folds"] = list(self.folds)
         row["leases"] = [lease.to_row() for lease in self.leases]
         row["scores"] = {name: list(values) for name, values in self.scores.items()}
+        row["sampler_attrs"] = dict(self.sampler_attrs)
         return row
 
     @classmethod
-    def from_row(cls, row: Any) -> TrialRecord:
-        """Validate a row read from disk; RecordError says which field is wrong."""
+    def from_row(cls, row: Any, warnings: list[str] | None = None) -> TrialRecord:
+        """Validate a row read from disk; RecordError says which field is wrong. A bad
+        `sampler_attrs` only loses the sampler's state (it restarts from the trials): it is
+        dropped, and the reason appended to `warnings`."""
         if not isinstance(row, dict):
             raise RecordError("a trial row must be a JSON object")
         unknown = sorted(set(row) - set(ROW_DEFAULTS))
@@ -159,7 +170,20 @@ class TrialRecord:
             finished_at=row.get("finished_at"),
             leases=tuple(OpenLease.from_row(item) for item in leases),
             scores={str(k): tuple(float(s) for s in v) for k, v in metric_scores.items()},
+            sampler_attrs=_sampler_attrs(row, warnings),
         )
+
+
+def _sampler_attrs(row: dict[str, Any], warnings: list[str] | None) -> dict[str, str]:
+    raw = row.get("sampler_attrs") or {}
+    try:
+        return sampler_state.check(raw)
+    except sampler_state.SamplerStateError as exc:
+        problem = f"trial {row['id']}: sampler_attrs skipped (the sampler restarts from it): {exc}"
+        log.warning("%s", problem)
+        if warnings is not None:
+            warnings.append(problem)
+        return {}
 
 
 def clean_fold_scores(raw: Any) -> dict[str, tuple[float, ...]]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from console.records import TrialRecord, TrialStatus
 from console.scheduler.checkpoint import saved_records
+from console.search import objectives
 from console.searchfile import SearchFileError, SearchSpec, load_search
 
 # Columns before and after the params and metrics, in this order in every CSV and table.
@@ -66,6 +67,25 @@ def ranked(records: list[TrialRecord]) -> list[TrialRecord]:
     return scored + rest
 
 
+def pareto_ids(spec: SearchSpec, records: list[TrialRecord]) -> set[int]:
+    """The scored trials on the Pareto front of the search's `objectives` (none without them):
+    no other trial is at least as good in every objective and better in one."""
+    if not spec.objectives:
+        return set()
+    points = {}
+    for record in records:
+        if record.status != TrialStatus.OK:
+            continue
+        measured = objectives.measures(
+            record.score, record.metric_means(), record.duration_s, spec.metric
+        )
+        try:
+            points[record.id] = objectives.values_of(spec.objectives, measured)
+        except KeyError:
+            continue  # an objective it never reported (a node that sent no metrics): not ranked
+    return objectives.pareto_front(points, spec.objectives)
+
+
 def metrics_of(record: TrialRecord) -> dict[str, float]:
     """The record's metric means by name: empty for a single-metric search (its `score` says
     it all)."""
@@ -84,18 +104,24 @@ def metric_names(records: list[TrialRecord]) -> list[str]:
 
 
 def columns(spec: SearchSpec, records: list[TrialRecord]) -> list[str]:
-    """Flat column names: id, status, score, std, param.NAME..., metric.NAME..., then the rest."""
+    """Flat column names: id, status, score, std, param.NAME..., metric.NAME..., pareto (with
+    several objectives), then the rest."""
     return [
         *LEAD_COLUMNS,
         *(f"param.{name}" for name in param_names(spec, records)),
         *(f"metric.{name}" for name in metric_names(records)),
+        *(("pareto",) if spec.objectives else ()),
         *TAIL_COLUMNS,
     ]
 
 
-def flat_row(record: TrialRecord, params: list[str], metrics: list[str]) -> dict[str, Any]:
-    """One trial as a flat mapping of `columns()` (a param a trial lacks is None)."""
+def flat_row(
+    record: TrialRecord, params: list[str], metrics: list[str], front: set[int] | None = None
+) -> dict[str, Any]:
+    """One trial as a flat mapping of `columns()` (a param a trial lacks is None); `front`,
+    the Pareto front's trial ids, when the search has several objectives."""
     values = metrics_of(record)
+    pareto = {} if front is None else {"pareto": record.id in front}
     return {
         "id": record.id,
         "status": str(record.status),
@@ -103,6 +129,7 @@ def flat_row(record: TrialRecord, params: list[str], metrics: list[str]) -> dict
         "std": record.std,
         **{f"param.{name}": record.params.get(name) for name in params},
         **{f"metric.{name}": values.get(name) for name in metrics},
+        **pareto,
         "fold_scores": list(record.fold_scores),
         "duration_s": record.duration_s,
         "node": record.node,
@@ -112,8 +139,10 @@ def flat_row(record: TrialRecord, params: list[str], metrics: list[str]) -> dict
     }
 
 
-def nested_row(record: TrialRecord) -> dict[str, Any]:
-    """One trial for JSON: params and metrics as nested objects."""
+def nested_row(record: TrialRecord, front: set[int] | None = None) -> dict[str, Any]:
+    """One trial for JSON: params and metrics as nested objects (and `pareto` with several
+    objectives)."""
+    pareto = {} if front is None else {"pareto": record.id in front}
     return {
         "id": record.id,
         "status": str(record.status),
@@ -121,6 +150,7 @@ def nested_row(record: TrialRecord) -> dict[str, Any]:
         "score": record.score,
         "std": record.std,
         "metrics": metrics_of(record),
+        **pareto,
         "fold_scores": list(record.fold_scores),
         "duration_s": record.duration_s,
         "node": record.node,
@@ -142,5 +172,6 @@ def results_frame(path: str | Path) -> Any:
         ) from None
     results = read_results(path)
     params, metrics = param_names(results.spec, results.records), metric_names(results.records)
-    rows = [flat_row(r, params, metrics) for r in ranked(results.records)]
+    front = pareto_ids(results.spec, results.records) if results.spec.objectives else None
+    rows = [flat_row(r, params, metrics, front) for r in ranked(results.records)]
     return pd.DataFrame(rows, columns=columns(results.spec, results.records))

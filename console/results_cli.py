@@ -19,9 +19,11 @@ from console.results import (
     metric_names,
     nested_row,
     param_names,
+    pareto_ids,
     ranked,
     read_results,
 )
+from console.search.objectives import FIT_TIME
 
 EXIT_BAD_INPUT = 2
 STATUS_NAMES = tuple(str(status) for status in SAVED_STATUSES)
@@ -42,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=STATUS_NAMES,
         help="only trials with this status (repeat for several); applies to CSV and JSON too",
     )
+    parser.add_argument(
+        "--pareto",
+        action="store_true",
+        help="only the trials on the Pareto front of the search's objectives (table, CSV, JSON)",
+    )
     parser.add_argument("--csv", metavar="PATH|-", help="every trial as CSV (- for stdout)")
     parser.add_argument("--json", metavar="PATH|-", help="every trial as JSON (- for stdout)")
     return parser
@@ -59,18 +66,26 @@ def main(argv: list[str]) -> int:
         return _fail(str(exc))
     for warning in results.warnings:
         print(f"hpo-console results: warning: {warning}", file=sys.stderr)
+    if args.pareto and not results.spec.objectives:
+        return _fail(
+            f"{args.file}: --pareto needs several objectives ([search] objectives = [...]); "
+            "this search has one, its best trial is the front"
+        )
     records = ranked(results.records)
+    front = pareto_ids(results.spec, results.records) if results.spec.objectives else None
     if args.status:
         records = [r for r in records if str(r.status) in args.status]
+    if args.pareto:
+        records = [r for r in records if front and r.id in front]
     try:
         if args.csv:
-            _emit(args.csv, _csv_text(results, records))
+            _emit(args.csv, _csv_text(results, records, front))
         if args.json:
-            _emit(args.json, _json_text(results, records))
+            _emit(args.json, _json_text(results, records, front))
     except OSError as exc:
         return _fail(f"cannot write {exc.filename}: {exc.strerror or exc}")
     if "-" not in (args.csv, args.json):  # stdout carries the data alone when asked for it
-        print(_table(results, records, None if args.all else args.top))
+        print(_table(results, records, None if args.all else args.top, front))
     return 0
 
 
@@ -86,43 +101,56 @@ def _emit(target: str, text: str) -> None:
         write_atomically(Path(target), text)  # a reader never sees half a file
 
 
-def _csv_text(results: Results, records: list[TrialRecord]) -> str:
+def _csv_text(results: Results, records: list[TrialRecord], front: set[int] | None) -> str:
     params, metrics = param_names(results.spec, records), metric_names(records)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns(results.spec, records), lineterminator="\n")
     writer.writeheader()
     for record in records:
-        row = flat_row(record, params, metrics)
+        row = flat_row(record, params, metrics, front)
         # One cell per value: fold scores joined by ';', None as an empty cell.
         row["fold_scores"] = ";".join(repr(s) for s in record.fold_scores)
         writer.writerow(row)
     return out.getvalue()
 
 
-def _json_text(results: Results, records: list[TrialRecord]) -> str:
-    document = {
+def _json_text(results: Results, records: list[TrialRecord], front: set[int] | None) -> str:
+    document: dict[str, object] = {
         "search": results.spec.name,
         "metric": results.spec.metric,
+    }
+    if results.spec.objectives:
+        document["objectives"] = list(results.spec.objectives)
+    document |= {
         "status": results.status,
-        "trials": [nested_row(record) for record in records],
+        "trials": [nested_row(record, front) for record in records],
     }
     return json.dumps(document, indent=2) + "\n"
 
 
-def _table(results: Results, records: list[TrialRecord], top: int | None) -> str:
+def _table(
+    results: Results, records: list[TrialRecord], top: int | None, front: set[int] | None
+) -> str:
     scored = [r for r in records if r.status == TrialStatus.OK]
     other = [r for r in records if r.status != TrialStatus.OK]
     shown = scored[:top] + other[:top] if top is not None else records
     params = param_names(results.spec, shown)
-    header = ["rank", "id", "status", results.spec.metric, "std", *params, "node", "time_s"]
+    spec = results.spec
+    # With several objectives: a mark for the front, and each objective not shown already.
+    extra = [name for name in spec.objectives if name not in (spec.metric, FIT_TIME)]
+    marks = ["pareto"] if front is not None else []
+    header = ["rank", "id", "status", *marks, spec.metric, *extra, "std", *params, "node", "time_s"]
     rows = [header]
     for rank, record in enumerate(shown, start=1):
+        means = record.metric_means()
         rows.append(
             [
                 str(rank) if record.status == TrialStatus.OK else "-",
                 str(record.id),
                 str(record.status),
+                *(["*" if record.id in (front or ()) else ""] if marks else []),
                 _num(record.score),
+                *(_num(means.get(name)) for name in extra),
                 _num(record.std),
                 *(_value(record.params.get(name, "")) for name in params),
                 record.node or "",
@@ -134,6 +162,8 @@ def _table(results: Results, records: list[TrialRecord], top: int | None) -> str
              for row in rows]  # fmt: skip
     summary = f"{results.spec.name} ({results.status}): {len(scored)} scored"
     summary += f", {len(other)} other" if other else ""
+    if front is not None:
+        summary += f"; {len(front)} on the Pareto front of {', '.join(spec.objectives)}"
     if len(shown) < len(records):
         summary += f"; {len(shown)} shown, --all for every trial"
     for record in other[: top or len(other)]:

@@ -139,6 +139,8 @@ def spec_to_toml_dict(spec: SearchSpec) -> dict[str, Any]:
     # The tabular keys only when set, so an old search's checkpoint reads exactly as before.
     if spec.metrics:
         search["metrics"] = list(spec.metrics)
+    if spec.objectives:
+        search["objectives"] = list(spec.objectives)
     if spec.scorers:
         search["scorers"] = spec.scorers
     if spec.splitter:
@@ -183,6 +185,8 @@ def _trial_to_toml(trial: dict[str, Any]) -> dict[str, Any]:
         del row["folds"]  # only a trial with some of its folds recorded out of order has any
     if not row.get("scores"):
         row.pop("scores", None)  # only a search with several metrics has them
+    if not row.get("sampler_attrs"):
+        row.pop("sampler_attrs", None)  # only CMA-ES and NSGA-II keep state on trials
     row["params"] = encode_none(row["params"])
     return row
 
@@ -252,6 +256,9 @@ def _read_trial(raw: Any, where: str, errors: list[str]) -> dict[str, Any] | Non
         "finished_at": s.string("finished_at", default=None),
         "leases": s.get("leases", [], "an array of {lease, node, attempt} tables", _is_lease_list),
         "scores": s.get("scores", {}, "a table of arrays of numbers", _is_scores_table),
+        # Checked by TrialRecord.from_row: a bad one only loses the sampler's state, with a
+        # warning, while the trial itself loads.
+        "sampler_attrs": s.get("sampler_attrs", {}, "a table", lambda value: True),
     }
     if trial["finished_at"] is not None and not _is_iso(trial["finished_at"]):
         s.error("finished_at", f"expected an ISO 8601 time, got {trial['finished_at']!r}")

@@ -12,6 +12,7 @@ from typing import Any
 
 from console import tabular_spec
 from console.search.base import DEFAULT_STRATEGY, STRATEGY_NAMES, space_errors, strategy_problem
+from console.search.objectives import objectives_errors
 from console.search.pruning import PruningSpec, read_pruning
 from console.search.space import Param, decode_none, describe, parse_space, suggest
 from console.spec_checks import check_model, check_scoring, scorer_names
@@ -80,6 +81,7 @@ class SearchSpec:
     splitter: dict[str, Any] = field(default_factory=dict)  # [search.cv]; empty: `cv` shuffled
     pruning: PruningSpec = field(default_factory=PruningSpec)
     parallelism: int | None = None  # a hint for model-based strategies; None: from [cluster]
+    objectives: tuple[str, ...] = ()  # several objectives (search/objectives.py); empty: metric
 
     def slots_hint(self) -> int:
         """Trials likely to run at once: `[search] parallelism`, else the local nodes' slots
@@ -145,6 +147,8 @@ class SearchSpec:
             canonical["pruning"] = self.pruning.to_toml()
         if self.parallelism is not None:
             canonical["parallelism"] = self.parallelism
+        if self.objectives:
+            canonical["objectives"] = list(self.objectives)
         return canonical
 
 
@@ -226,6 +230,10 @@ def _read_search(table: dict[str, Any], errors: list[str]) -> dict[str, Any] | N
     s.get("metrics", None, "an array", anything)
     metric, metrics = tabular_spec.read_metrics(table, errors, scorer_names(), scorers)
     cv, splitter = tabular_spec.read_cv(s.get("cv", 5, "", anything), "search.cv", errors)
+    objectives = s.get("objectives", None, "", anything)
+    if metric is not None:
+        pruned = isinstance(table.get("pruning"), dict) and table["pruning"].get("pruner") != "none"
+        errors += objectives_errors(objectives, strategy, metrics or (metric,), pruned)
     values = {
         "name": name,
         "strategy": strategy,
@@ -240,6 +248,7 @@ def _read_search(table: dict[str, Any], errors: list[str]) -> dict[str, Any] | N
         "max_attempts": s.integer("max_attempts", default=3, minimum=1),
         "parallelism": s.integer("parallelism", default=None, minimum=1),
         "pruning": read_pruning(s.table_("pruning", default=None), _cv_of(s), errors),
+        "objectives": tuple(objectives or ()),
     }
     ok = s.finish() and ("pruning" not in table or values["pruning"] is not None)
     return values if ok else None

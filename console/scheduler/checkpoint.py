@@ -120,7 +120,8 @@ def restore_ledger(
     records, where, warnings = saved_records(state, checkpoint, spec.config_hash())
     strategy = make_strategy(
         spec.strategy, spec.space, spec.seed, spec.max_trials,
-        slots=spec.slots_hint(), pruning=spec.pruning,
+        slots=spec.slots_hint(), pruning=spec.pruning, objectives=spec.objectives,
+        metric=spec.metric,
     )  # fmt: skip
     planned = strategy.planned_total()
     for trial_id in sorted(trial_id for trial_id in records if trial_id >= planned):
@@ -156,11 +157,13 @@ def saved_records(
     records: dict[int, TrialRecord] = {}
     where: dict[int, str] = {}  # each record's source, for warnings
     for row in state.trials if state else []:
+        problems: list[str] = []
         try:
-            record = TrialRecord.from_row(row)
+            record = TrialRecord.from_row(row, problems)
         except RecordError as exc:
             warnings.append(f"{checkpoint}: trial {row.get('id')!r} skipped: {exc}")
             continue
+        warnings += [f"{checkpoint}: {problem}" for problem in problems]
         records[record.id], where[record.id] = record, f"{checkpoint}: [[trials]] {record.id}"
     if checkpoint is not None:
         journaled, problems = Journal(journal_path_for(checkpoint)).replay(search_hash)

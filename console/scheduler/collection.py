@@ -26,6 +26,7 @@ from console.scheduler.outcomes import (
     Verdict,
     VerdictKind,
 )
+from console.search import objectives
 from node import protocol as p
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ class Collection:
         self.core.stop_units(verdict.stop_leases, "its folds are already recorded")
         match verdict.kind:
             case VerdictKind.RECORDED:
-                self.core.strategy.tell(trial.id, "ok", trial.score)
+                self.tell(trial, "ok")
                 self._credit(node, trial, verdict, now)
                 self.core.emit(
                     ev.TrialScored,
@@ -122,7 +123,7 @@ class Collection:
             case VerdictKind.FAILED | VerdictKind.RETRY:
                 final = verdict.kind == VerdictKind.FAILED
                 if final:
-                    self.core.strategy.tell(trial.id, "failed", None)
+                    self.tell(trial, "failed")
                 if final and node is not None:
                     node.failed += 1
                 self.core.emit(
@@ -140,6 +141,17 @@ class Collection:
             self.core.journal_trial(trial)
         return verdict
 
+    def tell(self, trial: Trial, status: str) -> None:
+        """The strategy learns the final outcome (every objective's value with it), and the
+        state its sampler kept on the trial is saved with the trial (journaled next)."""
+        strategy = self.core.strategy
+        scored = status == "ok"
+        measured = objectives.measures(
+            trial.score if scored else None, _means(trial), trial.duration_s, self.core.spec.metric
+        )
+        strategy.tell(trial.id, status, trial.score if scored else None, metrics=measured)
+        trial.sampler_attrs = strategy.sampler_attrs(trial.id)
+
     def check_pruning(self, trial: Trial, now: float) -> None:
         """After a newly recorded fold: stop the trial if the pruner says it cannot matter,
         else let its remaining folds fan out."""
@@ -151,7 +163,7 @@ class Collection:
         if self.core.strategy.should_prune(trial.id, trial.folds_done, mean):
             reason = f"pruned after {trial.folds_done} of {n_folds} folds (mean {mean:.4f})"
             verdict = self.core.ledger.prune(trial, reason, now)
-            self.core.strategy.tell(trial.id, "pruned", None)
+            self.tell(trial, "pruned")
             self.core.stop_units(verdict.stop_leases, "trial pruned")
             self.core.emit(
                 ev.TrialPruned,
@@ -198,6 +210,10 @@ class Collection:
             node.node_id, msg.mean or 0.0, msg.std or 0.0, msg.fold_scores, msg.fit_time_s,
             msg.folds, clean_scores(msg.scores),
         )  # fmt: skip
+
+
+def _means(trial: Trial) -> dict[str, float]:
+    return {name: sum(values) / len(values) for name, values in trial.scores.items() if values}
 
 
 def _status_of(outcome: Outcome) -> str:

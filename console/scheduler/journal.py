@@ -104,7 +104,9 @@ class Journal:
                     raise RecordError("not a JSON object")
                 if row.pop("search", None) != search_hash:
                     continue  # another search's line (the file was reused): not ours to read
-                records.append((TrialRecord.from_row(row), f"{path}:{number}"))
+                problems: list[str] = []
+                records.append((TrialRecord.from_row(row, problems), f"{path}:{number}"))
+                warnings += [f"{path}:{number}: {problem}" for problem in problems]
             except UnicodeDecodeError:
                 problem = "not UTF-8 text"
             except json.JSONDecodeError as exc:

@@ -33,6 +33,8 @@ class Trial:
     finished_at: str | None = None
     # Leases issued for it and not settled: a result for any of them counts (first one wins).
     open_leases: dict[str, OpenLease] = field(default_factory=dict)
+    # The sampler's state on it, from the strategy when it was told (records.TrialRecord).
+    sampler_attrs: dict[str, str] = field(default_factory=dict)
     # Live only, never saved.
     live: dict[str, tuple[int, ...]] = field(default_factory=dict)  # running units' folds
     fold_tries: dict[int, int] = field(default_factory=dict)  # dispatches of each fold
@@ -107,6 +109,7 @@ class Trial:
             finished_at=self.finished_at,
             leases=() if self.is_final else tuple(self.open_leases.values()),
             scores={name: tuple(values) for name, values in self.scores.items()},
+            sampler_attrs=self.sampler_attrs,
         )
 
     def to_row(self) -> dict[str, Any]:
@@ -130,6 +133,7 @@ class Trial:
             open_leases={lease.lease_id: lease for lease in record.leases},
             restored_tries=record.attempts,
             metric_by_fold=_metric_by_fold(record),
+            sampler_attrs=dict(record.sampler_attrs),
         )
 
     @classmethod

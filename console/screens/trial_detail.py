@@ -12,7 +12,7 @@ from textual.widgets import Static
 from console.scheduler.ledger import Trial
 
 
-def describe_trial(trial: Trial, metric: str) -> Text:
+def describe_trial(trial: Trial, metric: str, on_front: bool = False) -> Text:
     out = Text()
     out.append(f"Trial {trial.id}", style="bold")
     out.append(f"   {trial.status}, {trial.attempts} attempt(s)")
@@ -39,6 +39,8 @@ def describe_trial(trial: Trial, metric: str) -> Text:
         out.append(f"{mean:.6f}  (folds {', '.join(f'{s:.4f}' for s in scores)})\n")
     if trial.duration_s is not None:
         out.append(f"fit + score time: {trial.duration_s:.2f} s\n")
+    if on_front:  # several objectives: no other trial beats it in one without losing in another
+        out.append("on the Pareto front of the search's objectives\n", style="bold")
     if trial.finished_at:
         out.append(f"finished at: {trial.finished_at}\n")
     if trial.error and trial.status == "pruned":
@@ -60,9 +62,9 @@ class TrialDetailScreen(ModalScreen[None]):
     }
     """
 
-    def __init__(self, trial: Trial, metric: str) -> None:
+    def __init__(self, trial: Trial, metric: str, on_front: bool = False) -> None:
         super().__init__()
-        self.text = describe_trial(trial, metric)
+        self.text = describe_trial(trial, metric, on_front)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():

@@ -1,11 +1,16 @@
 """The Strategy interface every search strategy implements, and the factory that builds one.
 
-The scheduler talks to a strategy through five calls (the session contract):
+The scheduler talks to a strategy through six calls (the session contract):
 
 - ``ask(trial_id)``: the params of scheduler trial ``trial_id`` (dense ids 0, 1, 2... in order),
   or None when the search is exhausted;
-- ``tell(trial_id, status, score)``: status "ok", "pruned" or "failed", once the ledger makes
-  the trial final (a requeued trial is never told: it is still running);
+- ``tell(trial_id, status, score, *, metrics=None)``: status "ok", "pruned" or "failed", once
+  the ledger makes the trial final (a requeued trial is never told: it is still running).
+  `metrics` is what the trial measured, by name: each metric's mean and "fit_time" (seconds);
+  a strategy with several objectives (objectives.py) takes its values from it, the others
+  ignore it;
+- ``sampler_attrs(trial_id)``: right after ``tell``, the sampler's state on that trial, as the
+  strings a checkpoint row keeps (sampler_state.py); {} for most strategies;
 - ``should_prune(trial_id, folds_done, running_mean)``: after each recorded fold (greater is
   better); False whenever pruning is off; reports the value to the pruner as a side effect;
 - ``planned_total()``;
@@ -18,10 +23,11 @@ study from the records instead. Values are plain Python scalars (JSON- and TOML-
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from console.search import grid, random_search
+from console.search import objectives as objective_rules
 from console.search.pruning import PruningSpec
 from console.search.space import ChoiceParam, Param
 
@@ -40,7 +46,7 @@ STRATEGY_FIT = {
     "qmc": "an even (Sobol) cover of the space, a first look; any space",
     "cmaes": "continuous spaces, 100+ trials; float and int ranges only",
     "gp": "small continuous budgets; needs PyTorch (not installed: refused)",
-    "nsga2": "several objectives: not available yet",
+    "nsga2": "several objectives (e.g. score and fit time), 100+ trials; any space",
 }
 
 
@@ -51,7 +57,16 @@ class Strategy(Protocol):
 
     def ask(self, trial_id: int) -> dict[str, Any] | None: ...
 
-    def tell(self, trial_id: int, status: str, score: float | None) -> None: ...
+    def tell(
+        self,
+        trial_id: int,
+        status: str,
+        score: float | None,
+        *,
+        metrics: Mapping[str, float] | None = None,
+    ) -> None: ...
+
+    def sampler_attrs(self, trial_id: int) -> dict[str, str]: ...
 
     def should_prune(self, trial_id: int, folds_done: int, running_mean: float) -> bool: ...
 
@@ -62,11 +77,6 @@ class Strategy(Protocol):
 
 def strategy_problem(name: str) -> str | None:
     """Why the named strategy cannot run in this installation (checked when the file is read)."""
-    if name == "nsga2":
-        return (
-            'strategy "nsga2" (several objectives) is not available yet: the scheduler reports '
-            'one score per trial; use "tpe"'
-        )
     if name == "gp":
         import importlib.util
 
@@ -101,11 +111,15 @@ def make_strategy(
     *,
     slots: int = 1,
     pruning: PruningSpec | None = None,
+    objectives: Sequence[str] = (),
+    metric: str = "accuracy",
 ) -> Strategy:
     """Build the strategy `name` over `space`; ValueError if the combination is invalid.
 
     `slots` is how many trials may run at once (model-based strategies start with at least that
-    many independent draws); `pruning` turns on `should_prune`.
+    many independent draws); `pruning` turns on `should_prune`; `objectives` (two or more) make
+    nsga2's and tpe's study multi-objective (`metric`, the ranked one, is what a saved
+    trial's score measured).
     """
     if name not in STRATEGY_NAMES:
         raise ValueError(f"unknown strategy {name!r}; choose from {', '.join(STRATEGY_NAMES)}")
@@ -115,6 +129,14 @@ def make_strategy(
     if problems:
         raise ValueError("; ".join(problems))
     pruning = pruning or PruningSpec()
+    if objectives or name == "nsga2":
+        # What the search file reader reports by key; here for callers that build directly.
+        recorded = [n for n in objectives if n != objective_rules.FIT_TIME] or ["accuracy"]
+        problems = objective_rules.objectives_errors(
+            list(objectives) if objectives else None, name, recorded, pruning.enabled
+        )
+        if problems:
+            raise ValueError("; ".join(problems))
     if name == "grid":
         inner: Any = grid.GridStrategy(space, max_trials)
     elif max_trials is None:
@@ -124,7 +146,10 @@ def make_strategy(
     else:
         from console.search import model_based  # Optuna is imported only when it is used
 
-        return model_based.build(name, space, seed, max_trials, slots=slots, pruning=pruning)
+        return model_based.build(
+            name, space, seed, max_trials, slots=slots, pruning=pruning,
+            objectives=objectives, metric=metric,
+        )  # fmt: skip
     if not pruning.enabled:
         return inner
     from console.search.optuna_study import WithPruning

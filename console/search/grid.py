@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from console.search.space import (
@@ -62,8 +62,18 @@ class GridStrategy:
         """Trial k is grid point k, however often or in whatever order it is asked."""
         return self.params_at(trial_id) if 0 <= trial_id < self._total else None
 
-    def tell(self, trial_id: int, status: str, score: float | None) -> None:
+    def tell(
+        self,
+        trial_id: int,
+        status: str,
+        score: float | None,
+        *,
+        metrics: Mapping[str, float] | None = None,
+    ) -> None:
         """Grid search does not adapt to scores."""
+
+    def sampler_attrs(self, trial_id: int) -> dict[str, str]:
+        return {}  # its state is (space, seed): nothing to save per trial
 
     def should_prune(self, trial_id: int, folds_done: int, running_mean: float) -> bool:
         return False  # pruning wraps this strategy (optuna_study.WithPruning) when it is on

@@ -1,4 +1,4 @@
-"""Model-based strategies (tpe, qmc, cmaes; gp and nsga2 refused with a reason) through Optuna's
+"""Model-based strategies (tpe, qmc, cmaes, nsga2; gp refused without PyTorch) through Optuna's
 ask-and-tell, with no parameter set dispatched twice and the study rebuilt on resume."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import random
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import optuna
@@ -25,6 +25,14 @@ if TYPE_CHECKING:
 # and each ask costs ~20 ms at 1,000 trials), then fall back to seeded random draws.
 MAX_REASKS = 3
 MIN_STARTUP_TRIALS = 10  # Optuna's TPE default; raised to the number of slots
+# NSGA-II's population: Optuna's default of 50 leaves a 100-trial search two generations; 20 is
+# the usual size for small budgets, raised to the slots so one generation fills the fleet.
+MIN_POPULATION = 20
+# Their generations count completed trials (CMA-ES tells the optimizer a generation's points,
+# NSGA-II fills a population): a repeat retired as COMPLETE would count, yet it is no trial of
+# ours and is not saved, so a resumed search would count differently. They retire it as FAIL
+# (neither learns from failures; TPE does learn from the repeated value, so it keeps it).
+KEEPS_STATE_ON_TRIALS = ("cmaes", "nsga2")
 SCAN_LIMIT = 100_000  # a discrete space up to this size is scanned for a point not yet taken
 
 
@@ -36,6 +44,8 @@ def build(
     *,
     slots: int = 1,
     pruning: PruningSpec | None = None,
+    objectives: Sequence[str] = (),
+    metric: str = "",
 ) -> OptunaStrategy:
     """The named model-based strategy; ValueError naming what is missing or unsupported."""
     from console.search.base import strategy_problem
@@ -43,7 +53,10 @@ def build(
     problem = strategy_problem(name)
     if problem:
         raise ValueError(problem)
-    return OptunaStrategy(name, space, seed, max_trials, slots=slots, pruning=pruning)
+    return OptunaStrategy(
+        name, space, seed, max_trials, slots=slots, pruning=pruning,
+        objectives=objectives, metric=metric,
+    )  # fmt: skip
 
 
 def make_sampler(
@@ -74,6 +87,8 @@ def _sampler(
         )  # fmt: skip
     if name == "gp":
         return optuna.samplers.GPSampler(seed=seed, n_startup_trials=startup)
+    if name == "nsga2":
+        return optuna.samplers.NSGAIISampler(population_size=max(MIN_POPULATION, slots), seed=seed)
     raise ValueError(f"no Optuna sampler for strategy {name!r}")
 
 
@@ -89,9 +104,12 @@ class OptunaStrategy:
         *,
         slots: int = 1,
         pruning: PruningSpec | None = None,
+        objectives: Sequence[str] = (),
+        metric: str = "",
     ) -> None:
         self.name = name
         self._space, self._seed, self._slots = dict(space), seed, slots
+        self._objectives, self._metric = tuple(objectives), metric
         self._pruning = pruning or PruningSpec()
         self._total = max_trials
         self._rng = random.Random(seed)  # the fallback when the sampler keeps repeating itself
@@ -100,7 +118,7 @@ class OptunaStrategy:
 
     def _new_bridge(self, seed: int) -> StudyBridge:
         sampler = make_sampler(self.name, self._space, seed, self._slots)
-        return StudyBridge(self._space, sampler, self._pruning)
+        return StudyBridge(self._space, sampler, self._pruning, self._objectives, self._metric)
 
     def ask(self, trial_id: int) -> dict[str, Any] | None:
         if not 0 <= trial_id < self._total:
@@ -146,18 +164,30 @@ class OptunaStrategy:
             }
 
     def _retire_duplicate(self, trial: optuna.Trial, params: dict[str, Any]) -> None:
-        """Finish a duplicate suggestion in the study: with the score of the finished trial it
-        repeats (what Optuna's FAQ advises: the objective would return the same), as FAIL when
-        that trial is still running (its score is unknown)."""
+        """Finish a duplicate suggestion in the study: with what the finished trial it repeats
+        was told (its score, or every objective's value: what Optuna's FAQ advises, the
+        objective would return the same), as FAIL when that trial is still running."""
         key = param_key(params)
-        score = self.bridge.scores.get(key)
-        if self.bridge.taken[key] not in self.bridge.running and score is not None:
-            self.bridge.study.tell(trial, score)
+        told = self.bridge.told.get(key)
+        if self.name in KEEPS_STATE_ON_TRIALS:
+            told = None  # see KEEPS_STATE_ON_TRIALS
+        if self.bridge.taken[key] not in self.bridge.running and told is not None:
+            self.bridge.study.tell(trial, told)
         else:
             self.bridge.study.tell(trial, state=TrialState.FAIL)
 
-    def tell(self, trial_id: int, status: str, score: float | None) -> None:
-        self.bridge.finish(trial_id, status, score)
+    def tell(
+        self,
+        trial_id: int,
+        status: str,
+        score: float | None,
+        *,
+        metrics: Mapping[str, float] | None = None,
+    ) -> None:
+        self.bridge.finish(trial_id, status, score, metrics)
+
+    def sampler_attrs(self, trial_id: int) -> dict[str, str]:
+        return self.bridge.attrs.get(trial_id, {})
 
     def should_prune(self, trial_id: int, folds_done: int, running_mean: float) -> bool:
         return self.bridge.report(trial_id, folds_done, running_mean)
@@ -168,7 +198,8 @@ class OptunaStrategy:
     def restore(self, records: Sequence[TrialRecord]) -> None:
         """A new study with every saved trial in it, and a sampler seeded past the first run's
         (seed + trials restored), so it neither replays the first points nor forgets them.
-        CMA-ES's own state (mean, covariance) is not saved: it restarts from the trials."""
+        Each trial gets back the state the sampler kept on it (CMA-ES's optimizer: mean,
+        sigma, covariance, generation; NSGA-II's generation), so both go on where they were."""
         self._rng = random.Random(self._seed + len(records))
         self.bridge = self._new_bridge(self._seed + len(records))
         self.bridge.restore(records)

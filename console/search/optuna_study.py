@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import optuna
@@ -22,6 +22,8 @@ from optuna.distributions import (
 )
 from optuna.trial import TrialState
 
+from console.search import objectives as objective_rules
+from console.search import sampler_state
 from console.search.pruning import PruningSpec
 from console.search.random_search import _snap
 from console.search.space import ChoiceParam, IntParam, Param, is_active
@@ -39,6 +41,7 @@ warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning
 log = logging.getLogger(__name__)
 
 ParamKey = tuple[tuple[str, str, Any], ...]
+Told = float | list[float]  # what a study is told: one value, or one per objective
 
 
 def distribution(param: Param) -> BaseDistribution:
@@ -98,16 +101,20 @@ def build_pruner(spec: PruningSpec) -> optuna.pruners.BasePruner:
 
 
 class StudyBridge:
-    """The study, and which Optuna trial runs each scheduler trial."""
+    """The study, and which Optuna trial runs each scheduler trial. With `objectives` the study
+    is multi-objective: a trial is told one value per objective, from its `metrics`."""
 
     def __init__(
         self,
         space: dict[str, Param],
         sampler: optuna.samplers.BaseSampler,
         pruning: PruningSpec,
+        objectives: Sequence[str] = (),
+        metric: str = "",
     ) -> None:
         self.space = dict(space)
         self.pruning = pruning
+        self.objectives, self.metric = tuple(objectives), metric  # metric: the ranked one
         self.distributions = {name: distribution(param) for name, param in space.items()}
         with warnings.catch_warnings():  # WilcoxonPruner is "experimental": noise here
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -115,12 +122,25 @@ class StudyBridge:
                 storage=optuna.storages.InMemoryStorage(),
                 sampler=sampler,
                 pruner=build_pruner(pruning),
-                direction="maximize",  # scikit-learn scorers: greater is better
+                # scikit-learn scorers: greater is better; fit time: less is better
+                directions=objective_rules.directions(self.objectives) or ["maximize"],
             )
         self.running: dict[int, optuna.Trial] = {}  # scheduler trial id -> its Optuna trial
         self.params: dict[int, dict[str, Any]] = {}  # scheduler trial id -> its params
         self.taken: dict[ParamKey, int] = {}  # params finished or running -> scheduler trial id
-        self.scores: dict[ParamKey, float] = {}  # params that scored -> their score
+        self.told: dict[ParamKey, Told] = {}  # params that scored -> what the study was told
+        self.attrs: dict[int, dict[str, str]] = {}  # scheduler trial id -> its saved state
+
+    def value_of(self, score: float | None, metrics: Mapping[str, float] | None) -> Told | None:
+        """What to tell for a scored trial: its score, or each objective's value (None when one
+        was not measured: the trial is then told as failed)."""
+        if not self.objectives:
+            return score
+        try:
+            return objective_rules.values_of(self.objectives, metrics)
+        except KeyError as exc:
+            log.warning("objective %s not measured: the trial counts as failed", exc)
+            return None
 
     def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
         """Define-by-run, one param at a time in file order; a conditional param is suggested
@@ -166,7 +186,13 @@ class StudyBridge:
         trial.report(running_mean, step=folds_done)
         return trial.should_prune()
 
-    def finish(self, trial_id: int, status: str, score: float | None) -> None:
+    def finish(
+        self,
+        trial_id: int,
+        status: str,
+        score: float | None,
+        metrics: Mapping[str, float] | None = None,
+    ) -> None:
         trial = self.running.pop(trial_id, None)
         params = self.params.get(trial_id)
         if trial is None:
@@ -174,17 +200,19 @@ class StudyBridge:
                 return  # never asked through us (cannot happen in the scheduler)
             self.register(trial_id, params)  # told again after a retry: a fresh Optuna trial
             trial = self.running.pop(trial_id)
-        if status == "ok" and score is not None:
-            self.study.tell(trial, score)
+        told = self.value_of(score, metrics) if status == "ok" and score is not None else None
+        if told is not None:
+            frozen = self.study.tell(trial, told)
             if params is not None:
-                self.scores[param_key(params)] = score
-        elif status == "pruned":
-            self.study.tell(trial, state=TrialState.PRUNED)
+                self.told[param_key(params)] = told
         else:
-            self.study.tell(trial, state=TrialState.FAIL)
-        if status != "ok" and params is not None:
-            # A failed or pruned point may be suggested again (a retry is the operator's call).
-            self.taken.pop(param_key(params), None)
+            state = TrialState.PRUNED if status == "pruned" else TrialState.FAIL
+            frozen = self.study.tell(trial, state=state)
+            if params is not None:
+                # A failed or pruned point may be suggested again (a retry is the operator's).
+                self.taken.pop(param_key(params), None)
+        # What the sampler keeps on the trial (CMA-ES, NSGA-II), for the checkpoint.
+        self.attrs[trial_id] = sampler_state.encode(frozen.system_attrs)
 
     def restore(self, records: Sequence[TrialRecord]) -> None:
         """Completed, pruned and failed trials become finished trials of the study (with their
@@ -202,21 +230,27 @@ class StudyBridge:
                 self.register(record.id, dict(record.params))
                 continue
             means = _running_means(record.fold_scores)
-            state = {"ok": TrialState.COMPLETE, "pruned": TrialState.PRUNED}.get(
-                status, TrialState.FAIL
+            measured = objective_rules.measures(
+                record.score, record.metric_means(), record.duration_s, self.metric
             )
+            told = self.value_of(record.score, measured) if status == "ok" else None
+            state = TrialState.COMPLETE if told is not None else TrialState.FAIL
+            if status == "pruned":
+                state = TrialState.PRUNED
+            # The sampler's own state (CMA-ES's optimizer, generations) goes back on the trial.
             finished.append(
                 optuna.trial.create_trial(
                     state=state,
-                    value=record.score if state == TrialState.COMPLETE else None,
+                    values=None if told is None else (told if isinstance(told, list) else [told]),
                     params=inner,
                     distributions={name: self.distributions[name] for name in inner},
                     intermediate_values=means if state != TrialState.FAIL else None,
+                    system_attrs=sampler_state.decode(record.sampler_attrs),
                 )
             )
-            if status == "ok" and record.score is not None:
+            if told is not None:
                 self.taken[param_key(dict(record.params))] = record.id
-                self.scores[param_key(dict(record.params))] = record.score
+                self.told[param_key(dict(record.params))] = told
         self.study.add_trials(finished)
 
 
@@ -243,9 +277,19 @@ class WithPruning:
             self.bridge.register(trial_id, params)
         return params
 
-    def tell(self, trial_id: int, status: str, score: float | None) -> None:
-        self.inner.tell(trial_id, status, score)
+    def tell(
+        self,
+        trial_id: int,
+        status: str,
+        score: float | None,
+        *,
+        metrics: Mapping[str, float] | None = None,
+    ) -> None:
+        self.inner.tell(trial_id, status, score, metrics=metrics)
         self.bridge.finish(trial_id, status, score)
+
+    def sampler_attrs(self, trial_id: int) -> dict[str, str]:
+        return {}  # a random sampler for the pruner: no state worth saving
 
     def should_prune(self, trial_id: int, folds_done: int, running_mean: float) -> bool:
         return self.bridge.report(trial_id, folds_done, running_mean)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from console.search.space import (
@@ -58,8 +58,18 @@ class RandomStrategy:
                 point[name] = sample(param, self._rng)
         return point
 
-    def tell(self, trial_id: int, status: str, score: float | None) -> None:
+    def tell(
+        self,
+        trial_id: int,
+        status: str,
+        score: float | None,
+        *,
+        metrics: Mapping[str, float] | None = None,
+    ) -> None:
         """Random search does not adapt to scores."""
+
+    def sampler_attrs(self, trial_id: int) -> dict[str, str]:
+        return {}  # its state is (space, seed): nothing to save per trial
 
     def should_prune(self, trial_id: int, folds_done: int, running_mean: float) -> bool:
         return False  # pruning wraps this strategy (optuna_study.WithPruning) when it is on

@@ -92,10 +92,19 @@ class SimNode:
     def heartbeat(self) -> Output:
         return self.send(p.Heartbeat(self.node_id, self.held()))
 
-    def finish(self, task: p.Task, status: str = p.STATUS_OK, mean: float = 0.9) -> Output:
-        """A whole-trial RESULT: one fold scoring `mean` when ok, no scores otherwise."""
+    def finish(
+        self,
+        task: p.Task,
+        status: str = p.STATUS_OK,
+        mean: float = 0.9,
+        fit_time_s: float = 0.1,
+        scores: dict[str, list[float]] | None = None,
+    ) -> Output:
+        """A whole-trial RESULT: one fold scoring `mean` when ok, no scores otherwise
+        (`scores`: each metric's fold scores, with several metrics)."""
         ok = status == p.STATUS_OK
-        return self._result(task, status, [mean] if ok else [], folds=())
+        values = [mean] if ok else []
+        return self._result(task, status, values, (), fit_time_s=fit_time_s, scores=scores)
 
     def progress(self, task: p.Task, fold: int, score: float, folds: int = 0) -> Output:
         return self.send(
@@ -105,10 +114,16 @@ class SimNode:
     def finish_folds(self, task: p.Task, scores: dict[int, float]) -> Output:
         """A real node's RESULT for a unit: a score for each of its folds, with fold numbers."""
         folds = sorted(scores)
-        return self._result(task, p.STATUS_OK, [scores[f] for f in folds], folds=tuple(folds))
+        return self._result(task, p.STATUS_OK, [scores[f] for f in folds], tuple(folds))
 
     def _result(
-        self, task: p.Task, status: str, values: list[float], folds: tuple[int, ...]
+        self,
+        task: p.Task,
+        status: str,
+        values: list[float],
+        folds: tuple[int, ...],
+        fit_time_s: float = 0.1,
+        scores: dict[str, list[float]] | None = None,
     ) -> Output:
         self.running.pop(task.lease_id, None)
         ok = status == p.STATUS_OK
@@ -124,8 +139,9 @@ class SimNode:
                 mean=sum(values) / len(values) if ok else None,
                 std=0.0 if ok else None,
                 fold_scores=tuple(values),
-                fit_time_s=0.1,
+                fit_time_s=fit_time_s,
                 error=None if ok else f"it went {status}",
                 folds=folds,
+                scores=scores or {},
             )
         )

@@ -142,7 +142,7 @@ def test_strategies_that_cannot_run_are_errors_naming_the_key(tmp_path: Path, na
     )
     with pytest.raises(SearchFileError) as caught:
         load_search(path)
-    key = "search.strategy" if name == "nsga2" else "space.k"
+    key = "search.objectives" if name == "nsga2" else "space.k"  # nsga2 needs objectives
     assert f": {key}: " in str(caught.value)
 
 

@@ -174,3 +174,50 @@ def test_extra_metrics_on_a_record_become_columns_by_themselves(checkpoint: Path
     ]
     assert flat_row(record, ["seconds"], names)["metric.f1"] == 0.8
     assert nested_row(record)["metrics"] == {"f1": 0.8, "auc": 0.7}
+
+
+@pytest.fixture
+def two_objectives(tmp_path: Path) -> Path:
+    """A finished nsga2 search over (accuracy, fit_time): trials 1, 2 and 5 are the front."""
+    spec = load_search(
+        write_search(tmp_path, name="mo", strategy="nsga2", max_trials=6, space=SPACE,
+                     extra_search='objectives = ["accuracy", "fit_time"]')
+    ).spec  # fmt: skip
+    found = [(0, 0.70, 3.0), (1, 0.90, 2.0), (2, 0.80, 1.0), (3, 0.80, 2.5), (4, 0.60, 9.0)]
+    rows = [
+        TrialRecord(i, {"seconds": i / 10, "fail": False}, "ok", score=accuracy, std=0.0,
+                    fold_scores=(accuracy,), duration_s=fit_time).to_row()
+        for i, accuracy, fit_time in found
+    ]  # fmt: skip
+    rows.append(TrialRecord(5, {"seconds": 0.5, "fail": False}, "ok", 0.5, 0.0, (0.5,),
+                            duration_s=0.5).to_row())  # fmt: skip
+    rows.append(TrialRecord(6, {"seconds": 0.6, "fail": True}, "failed", error="boom").to_row())
+    path = tmp_path / "runs" / "mo.toml"
+    save_search(path, spec, SavedState("finished", spec.config_hash(), "2026-01-01", rows))
+    return path
+
+
+def test_pareto_marks_the_front_and_shows_only_it(two_objectives: Path) -> None:
+    result = _results(str(two_objectives), cwd=two_objectives.parent)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "6 scored, 1 other; 3 on the Pareto front of accuracy, fit_time" in lines[0]
+    assert lines[1].split()[:4] == ["rank", "id", "status", "pareto"]
+    marked = {line.split()[1] for line in lines[2:] if line.split()[3:4] == ["*"]}
+    assert marked == {"1", "2", "5"}
+    only = _results(str(two_objectives), "--pareto", "--csv", "-", cwd=two_objectives.parent)
+    rows = list(csv.DictReader(io.StringIO(only.stdout)))
+    assert [row["id"] for row in rows] == ["1", "2", "5"]  # best score first, as ever
+    assert {row["pareto"] for row in rows} == {"True"}
+    document = json.loads(
+        _results(str(two_objectives), "--json", "-", cwd=two_objectives.parent).stdout
+    )
+    assert document["objectives"] == ["accuracy", "fit_time"]
+    assert [t["id"] for t in document["trials"] if t["pareto"]] == [1, 2, 5]
+
+
+def test_pareto_without_objectives_exits_2(checkpoint: Path) -> None:
+    result = _results(str(checkpoint), "--pareto", cwd=checkpoint.parent)
+    assert result.returncode == 2
+    assert "--pareto needs several objectives" in result.stderr
+    assert "pareto" not in columns(load_search(checkpoint).spec, [])

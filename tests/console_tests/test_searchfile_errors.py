@@ -83,6 +83,13 @@ def test_several_errors_are_all_reported_in_file_order():
     ]
 
 
+_RANDOM, _NSGA2 = 'strategy = "random"', 'strategy = "nsga2"'
+
+
+def _objectives(names: str = '"accuracy", "fit_time"', strategy: str = "nsga2") -> str:
+    return f'strategy = "{strategy}"\nobjectives = [{names}]'
+
+
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
@@ -105,6 +112,23 @@ def test_several_errors_are_all_reported_in_file_order():
         (("local_nodes = 2", "heartbeat_s = -1.0"), "cluster.heartbeat_s: must be a number"),
         (('bucket = "models"', 'bucket = "My_Models"'), "export.bucket: not a valid S3 bucket"),
         (("[model]\n", ""), "dataset.estimator: unknown key"),
+        # Several objectives (console/search/objectives.py).
+        ((_RANDOM, _NSGA2), 'search.objectives: required for strategy = "nsga2"'),
+        ((_RANDOM, _NSGA2 + '\nobjectives = ["accuracy"]'), "needs at least 2 objectives"),
+        ((_RANDOM, _NSGA2 + '\nobjectives = "accuracy"'), "search.objectives: expected an array"),
+        ((_RANDOM, _objectives('"accuracy", "accuracy"')), "lists an objective twice"),
+        (
+            (_RANDOM, _objectives('"accuracy", "f1_macro"')),
+            "search.objectives: 'f1_macro' is not a recorded metric (add it to search.metrics)",
+        ),
+        (
+            (_RANDOM, _objectives('"accuracy", "fit_time"', "cmaes")),
+            'search.objectives: strategy "cmaes" optimises one objective',
+        ),
+        (
+            ("max_attempts = 3", 'objectives = ["accuracy", "fit_time"]\n[search.pruning]'),
+            "search.objectives: Optuna cannot prune a trial with several objectives",
+        ),
     ],
 )
 def test_each_rule_names_its_key(tmp_path, edit, expected):
