@@ -19,7 +19,8 @@ pytestmark = pytest.mark.timeout(180)
         ("tui", ["scheduler alone", "refresh_view() ran", "console absorbs 1,000 results"]),
         ("scaling", ["CPU us/trial", "reopen s", "heartbeats/s", "RESULTs/s (all busy)"]),
         ("search", ["W=8 tpe", "regret@20", "tpe ask latency at 60 trials", "dup dispatched"]),
-        ("pruning", ["svc-digits: configs explored", "svc-digits: holdout gap"]),
+        ("pruning", ["svc-digits: configs explored", "svc-digits: holdout below random"]),
+        ("grid", ["tpe+pruning: time to grid's best", "grid's own time to its best"]),
     ],
 )
 def test_quick_benchmark_runs_and_prints_its_summary(which: str, expected: list[str]) -> None:

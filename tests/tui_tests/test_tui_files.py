@@ -116,9 +116,11 @@ def notes_titled(app, title: str) -> list:
 
 
 def test_opening_a_search_that_fails_its_pre_flight_keeps_the_current_one(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch
 ) -> None:
     from tests.console_tests.test_cli import write_csv_search_without_its_target
+
+    monkeypatch.chdir(tmp_path)  # the open dialog would write (were it let) to runs/NAME.toml
 
     bad = write_csv_search_without_its_target(tmp_path)
     search = write_search(tmp_path, space='seconds = { type = "choice", values = [0.0, 0.01] }')
@@ -130,7 +132,14 @@ def test_opening_a_search_that_fails_its_pre_flight_keeps_the_current_one(
             await pilot.press("o")
             await type_path(pilot, str(bad))
             failed = "Pre-flight check failed"
-            await until(pilot, lambda: notes_titled(app, failed), 15, "the pre-flight note")
+            # The pre-flight loads the data and fits a sample in a thread: slow on a busy machine.
+            try:
+                await until(pilot, lambda: notes_titled(app, failed), 60, "the pre-flight note")
+            except AssertionError as exc:
+                shown = [(n.title, n.message[:200]) for n in app._notifications]
+                if isinstance(app.screen, PathPrompt):
+                    shown.append(("prompt", text_of(app.screen.query_one("#error", Static))))
+                raise AssertionError(f"{exc}; shown: {shown}") from None
             (note,) = notes_titled(app, failed)
             assert "target column 'kind' is missing" in note.message
             assert app.running.scheduler is first  # still the same search, still running
