@@ -190,6 +190,9 @@ class ConsoleApp(Controls, FileControls, Exporting, App[int]):
             self.notify(running.warning, title="Node link", severity="warning", timeout=15)
         for line in running.started_lines():
             self.say(line)
+        hint = running.no_node_hint()  # with keys to press: the TUI's own (headless has its own)
+        if hint:
+            self.say(hint, "warning")
         try:
             await running.wait()
         except Exception as exc:  # the scheduler checkpointed before re-raising; stay up

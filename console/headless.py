@@ -147,8 +147,6 @@ async def run_headless(
         every = STATUS_EVERY_TTY_S if reporter.is_tty else STATUS_EVERY_LOG_S
         every = min(every, max(0.2, stall_timeout / 4)) if stall_timeout else every
         hint_at = asyncio.get_running_loop().time() + NO_NODE_HINT_AFTER_S
-        if not running.local_count:
-            hint_at = 0.0  # started_lines() said how to start one already
         while not run_task.done():
             await asyncio.wait({run_task}, timeout=every)
             snap = scheduler.snapshot()

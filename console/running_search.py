@@ -146,12 +146,12 @@ class RunningSearch:
                 f"started {self.local_count} local node(s) with {self.local_slots} slot(s) "
                 f"each; logs in {self.local.log_dir}"
             )
-        else:
-            lines.append(self.no_node_hint())
         return lines
 
-    def no_node_hint(self) -> str:
-        """How to get a node when the console starts none (local_nodes = 0)."""
+    def no_node_hint(self) -> str | None:
+        """How to get a node when the console starts none (local_nodes = 0); None if it does."""
+        if self.local_count or self.finished_at_open:
+            return None
         return (
             "no local nodes (local_nodes = 0): start one with n, or on any machine: "
             f"hpo-node --connect {connect_address(self.scheduler.endpoint)}"
