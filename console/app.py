@@ -12,6 +12,7 @@ from typing import Any
 from textual import work
 from textual.app import App, ComposeResult
 from textual.containers import Container, Vertical
+from textual.reactive import Reactive
 
 from console.controls import BINDINGS, Controls
 from console.exporting import Exporting
@@ -22,6 +23,7 @@ from console.scheduler.ledger import Ledger
 from console.session import OpenedSearch
 from console.view_updates import PendingUpdates
 from console.widgets.best_panel import BestPanel
+from console.widgets.colours import CONSOLE_ANSI
 from console.widgets.event_log import EventLog
 from console.widgets.key_bar import KeyBar
 from console.widgets.nodes_table import NodesTable
@@ -35,6 +37,7 @@ WIDE_FROM_COLUMNS = 120
 TALL_FROM_ROWS = 40
 SHORT_BELOW_ROWS = 30  # e.g. 80x24: the chart gives its rows to the trials table
 HANGUP_EXIT_AFTER_S = 20.0  # after SIGHUP: time for the checkpoint and the nodes' BYE
+CHART_TITLE = "Scores: green bar a new best, blue the others, yellow line the best so far"
 
 __all__ = ["ConsoleApp", "LaunchOptions"]
 
@@ -52,6 +55,8 @@ class ConsoleApp(Controls, FileControls, Exporting, App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "zmq-hpo"
     BINDINGS = BINDINGS
+    # ANSI colour names as they read (Textual's default makes yellow orange, red magenta).
+    ansi_theme_dark = Reactive(CONSOLE_ANSI, init=False)
 
     def __init__(
         self,
@@ -102,7 +107,7 @@ class ConsoleApp(Controls, FileControls, Exporting, App[int]):
         titles = {
             "#nodes-box": "Nodes",
             "#best-box": "Best model",
-            "#chart-box": "Scores (yellow: best so far)",
+            "#chart-box": CHART_TITLE,
             "#trials-box": "Trials (newest first)",
             "#log-box": "Log",
         }
@@ -160,11 +165,13 @@ class ConsoleApp(Controls, FileControls, Exporting, App[int]):
         self.sub_title = str(opened.checkpoint)
         trials = self.trials_table
         trials.folds_total = opened.spec.cv
+        trials.max_attempts = opened.spec.max_attempts
+        trials.param_names = tuple(opened.spec.space)
+        trials.fit_params()
         trials.rebuild(self.running.scheduler.ledger, self.running.scheduler.clock())
         self.score_chart.clear()
         self.score_chart.add(finished_scores(self.running.scheduler.ledger))
         self.nodes_table.reset()
-        self.best_panel.found_at_elapsed = None
         self.best_panel.export = None
         if opened.note:
             self.say(opened.note)
@@ -183,6 +190,9 @@ class ConsoleApp(Controls, FileControls, Exporting, App[int]):
             self.notify(running.warning, title="Node link", severity="warning", timeout=15)
         for line in running.started_lines():
             self.say(line)
+        hint = running.no_node_hint()  # with keys to press: the TUI's own (headless has its own)
+        if hint:
+            self.say(hint, "warning")
         try:
             await running.wait()
         except Exception as exc:  # the scheduler checkpointed before re-raising; stay up
@@ -217,12 +227,12 @@ class ConsoleApp(Controls, FileControls, Exporting, App[int]):
         self.nodes_table.show(snap.nodes)
         best = self.best_panel
         if batch.new_best is not None:
-            best.announce(snap.elapsed_s)
+            best.announce()
         best.show(snap, scheduler.spec.metric)
         self.score_chart.add(batch.scores)
         with self.batch_update():
             self.trials_table.apply(scheduler.ledger, batch.dirty_trials, scheduler.clock())
-        self.event_log.add(batch.log, scheduler.started, batch.log_overflow)
+        self.event_log.add(batch.log, scheduler.elapsed, batch.log_overflow)
         for node_id in batch.quarantined:
             self.notify(
                 f"node {node_id} was at fault three times in a row: it gets no more trials. "
@@ -234,9 +244,18 @@ class ConsoleApp(Controls, FileControls, Exporting, App[int]):
         for message in batch.errors:
             self.notify(message, title="Scheduler error", severity="error", timeout=10)
         self.key_bar.show(self.offered_keys())
+        self._keep_toasts_above_keys()
         if batch.state is not None:
             self.refresh_bindings()
             self.on_search_state(batch.state)
+
+    def _keep_toasts_above_keys(self) -> None:
+        """Toasts sit just above the key bar (one line or two), never over it."""
+        height = self.key_bar.outer_size.height
+        for screen in self.screen_stack:
+            for rack in screen.query("ToastRack"):  # Textual's own widget, by its CSS type
+                if rack.styles.margin.bottom != height:
+                    rack.styles.margin = (0, 0, height, 0)
 
     def farewell(self) -> list[str]:
         """Lines for the terminal after the app has closed."""

@@ -113,8 +113,7 @@ class Controls:
 
     def action_pause(self: ConsoleApp) -> None:
         if self.running and self.running.scheduler.state == "running":
-            self.running.scheduler.pause()
-            self.say("paused: running trials finish, nothing new is dispatched", "warning")
+            self.running.scheduler.pause()  # the log says so, from the state change
 
     async def action_resume(self: ConsoleApp) -> None:
         if self.running is None:
@@ -122,8 +121,7 @@ class Controls:
         if self.search_state in ("stopped", "error"):  # the scheduler has returned: reopen
             await self._switch_to(self.running.opened.checkpoint)
             return
-        self.running.scheduler.resume()
-        self.say("resumed")
+        self.running.scheduler.resume()  # the log says so, from the state change
 
     def action_stop(self: ConsoleApp) -> None:
         def confirmed(yes: bool | None) -> None:
@@ -153,9 +151,13 @@ class Controls:
     # -- nodes ---------------------------------------------------------------------------------
 
     def action_drain(self: ConsoleApp) -> None:
-        node_id = self.nodes_table.selected_node
+        # Only the node under the nodes table's cursor when that table has the focus: with
+        # the trials table focused, its cursor is somewhere the operator is not looking.
+        node_id = self.nodes_table.selected_node if self.focused is self.nodes_table else None
         if self.running is None or node_id is None:
-            self.notify("no node selected", severity="warning")
+            self.notify(
+                "select a node in the Nodes table first (Tab moves there)", severity="warning"
+            )
             return
         node = self.running.scheduler.nodes.get(node_id)
         draining = not (node and (node.draining or node.quarantined))
@@ -180,7 +182,8 @@ class Controls:
         if local is None or not running:
             self.notify("no local node is running", severity="warning")
             return
-        selected = self.nodes_table.selected_node
+        # The selected node only when the nodes table has the focus; else the newest.
+        selected = self.nodes_table.selected_node if self.focused is self.nodes_table else None
         node_id = selected if selected in running else running[-1]
         local.stop(node_id)
         self.say(f"stopping local node {node_id}: it hands its trials back and exits")
@@ -200,8 +203,11 @@ class Controls:
             return
         scheduler = self.running.scheduler
         trial = scheduler.ledger.trials[trial_id]
-        front = pareto_ids(scheduler.spec, [t.record() for t in scheduler.ledger.trials.values()])
-        self.push_screen(TrialDetailScreen(trial, scheduler.spec.metric, trial_id in front))
+        spec = scheduler.spec
+        front = pareto_ids(spec, [t.record() for t in scheduler.ledger.trials.values()])
+        self.push_screen(
+            TrialDetailScreen(trial, spec.metric, spec.max_attempts, on_front=trial_id in front)
+        )
 
     def _show_node(self: ConsoleApp, node_id: str | None) -> None:
         scheduler = self.running.scheduler  # type: ignore[union-attr]
@@ -250,20 +256,23 @@ class Controls:
         self.exit(0)
 
     def on_search_state(self: ConsoleApp, state: str) -> None:
-        if state == "finished" and self.running is not None:
-            snap = self.running.scheduler.snapshot()
-            best = (
-                f"best {snap.best_score:.4f} (trial {snap.best_trial})"
-                if snap.best_trial is not None
-                else "no trial scored"
-            )
-            self.notify(
-                f"{snap.done} scored, {snap.failed} failed; {best}",
-                title="Search finished",
-                timeout=15,
-            )
-            spec = self.running.scheduler.spec
-            best_id = snap.best_trial
-            if spec.export.auto and best_id is not None and self.exported_for != best_id:
-                self.exported_for = best_id  # once per best model, not at every finish
-                self.start_export(reason=", [export] auto")
+        if self.running is None or state != "finished":
+            return
+        if self.running.finished_at_open and not self.running.scheduler.ledger.finish_times:
+            return  # reopened finished, nothing new recorded: no toast, no second auto export
+        snap = self.running.scheduler.snapshot()
+        best = (
+            f"best {snap.best_score:.4f} (trial {snap.best_trial})"
+            if snap.best_trial is not None
+            else "no trial scored"
+        )
+        self.notify(
+            f"{snap.done} scored, {snap.failed} failed; {best}",
+            title="Search finished",
+            timeout=15,
+        )
+        spec = self.running.scheduler.spec
+        best_id = snap.best_trial
+        if spec.export.auto and best_id is not None and self.exported_for != best_id:
+            self.exported_for = best_id  # once per best model, not at every finish
+            self.start_export(reason=", [export] auto")

@@ -97,6 +97,8 @@ def describe(event: ev.Event) -> str | None:
             return f"trial {t} pruned after {k} of {n} folds (mean so far {m:.4f})"
         case ev.TrialRequeued(trial_id=t, reason=why):
             return f"trial {t} requeued: {why}"
+        case ev.SearchStateChanged(state="paused"):
+            return "search paused: running trials finish and are recorded, nothing new starts"
         case ev.SearchStateChanged(state=s):
             return f"search {s}"
         case ev.MessageDropped(peer=p, reason=why, total_dropped=n, repeats=1):
@@ -183,7 +185,7 @@ async def run_headless(
     if snap.state == "finished" and snap.done == 0:
         reporter.say("hpo-console: the search finished but no trial scored (exit 1)")
         return 1
-    if spec.export.auto and snap.state == "finished":
+    if spec.export.auto and snap.state == "finished" and not running.finished_at_open:
         from console.export import export_after_search
 
         # Reports its own failure; the search's outcome (and exit status) stands either way.

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 def connect_address(endpoint: str) -> str:
     """Where a local node should connect for a bound endpoint (a wildcard means loopback)."""
     parts = urlsplit(endpoint)
+    if parts.scheme != "tcp":  # ipc:// (tests): nodes connect to the same address
+        return endpoint
     host = parts.hostname or "127.0.0.1"
     if host in ("0.0.0.0", "*", "::"):
         host = "127.0.0.1"

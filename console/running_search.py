@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from console.keyring import InsecureBind, open_link
-from console.local_nodes import LocalNodes, default_slots
+from console.local_nodes import LocalNodes, connect_address, default_slots
 from console.scheduler import events as ev
 from console.scheduler.checkpoint_lock import CheckpointLocked
 from console.scheduler.core import Scheduler
@@ -71,6 +71,13 @@ class RunningSearch:
             exit_when_done=exit_when_done,
             **extra,
         )
+        ledger = self.scheduler.ledger
+        # Reopened with nothing left to run: no node to start, no auto export to repeat.
+        self.finished_at_open = (
+            opened.state is not None
+            and len(ledger) >= self.scheduler.planned
+            and ledger.unfinished() == 0
+        )
         self.local: LocalNodes | None = None
         self.local_keys: Path | None = None  # the local nodes' key bundle, removed at shutdown
         self.task: asyncio.Task[str] | None = None
@@ -95,7 +102,7 @@ class RunningSearch:
             checkpoint.parent / f"{checkpoint.stem}.logs",
             keys_dir=self.local_keys,
         )
-        if self.local_count:
+        if self.local_count and not self.finished_at_open:
             self.local.start(self.local_count)
 
     @property
@@ -129,12 +136,26 @@ class RunningSearch:
             f"search {scheduler.spec.name!r}: {scheduler.planned} trials{resumed}, listening on "
             f"{scheduler.listening_on}, checkpoint {self.opened.checkpoint}"
         ]
-        if self.local_count and self.local is not None:
+        if self.finished_at_open:
+            lines.append(
+                "this search already finished: nothing to run, so no local node was started "
+                "(f retries failed trials; extend it by raising max_trials in its search file)"
+            )
+        elif self.local_count and self.local is not None:
             lines.append(
                 f"started {self.local_count} local node(s) with {self.local_slots} slot(s) "
                 f"each; logs in {self.local.log_dir}"
             )
         return lines
+
+    def no_node_hint(self) -> str | None:
+        """How to get a node when the console starts none (local_nodes = 0); None if it does."""
+        if self.local_count or self.finished_at_open:
+            return None
+        return (
+            "no local nodes (local_nodes = 0): start one with n, or on any machine: "
+            f"hpo-node --connect {connect_address(self.scheduler.endpoint)}"
+        )
 
     def _secure_link(self) -> None:
         """Load the CURVE keys and check the address against them (the scheduler uses both)."""

@@ -56,6 +56,10 @@ class SavedState:
     config_hash: str
     saved_at: str
     trials: list[dict[str, Any]] = field(default_factory=list)
+    # Search time so far (a resumed search goes on from here; files from before it read as 0).
+    elapsed_s: float = 0.0
+    # (trial id, search time) when the best trial so far was recorded, for "found at".
+    best_found: tuple[int, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -110,7 +114,11 @@ def save_search(path: str | Path, spec: SearchSpec, state: SavedState) -> None:
         "status": state.status,
         "config_hash": state.config_hash,
         "saved_at": state.saved_at,
+        "elapsed_s": round(state.elapsed_s, 3),
     }
+    if state.best_found is not None:
+        trial_id, found_s = state.best_found
+        document["state"]["best_found"] = {"trial": trial_id, "elapsed_s": round(found_s, 3)}
     if state.trials:
         document["trials"] = [_trial_to_toml(trial) for trial in state.trials]
     # Refuse to write what load_search would reject: a checkpoint must always reopen.
@@ -206,10 +214,32 @@ def _read_state(data: dict[str, Any], errors: list[str]) -> SavedState | None:
     saved_at = s.string("saved_at")
     if saved_at is not None and not _is_iso(saved_at):
         s.error("saved_at", f"expected an ISO 8601 time, got {saved_at!r}")
+    elapsed_s = s.number("elapsed_s", default=0.0)
+    if elapsed_s is not None and elapsed_s < 0:
+        s.error("elapsed_s", f"expected a time in seconds >= 0, got {elapsed_s!r}")
+    best_found = s.get("best_found", None, "a {trial, elapsed_s} table", _is_best_found)
     trials = _read_trials(data.get("trials", []), errors)
     if not s.finish() or trials is None:
         return None
-    return SavedState(status=status, config_hash=config_hash, saved_at=saved_at, trials=trials)
+    return SavedState(
+        status=status,
+        config_hash=config_hash,
+        saved_at=saved_at,
+        trials=trials,
+        elapsed_s=float(elapsed_s),
+        best_found=(best_found["trial"], float(best_found["elapsed_s"])) if best_found else None,
+    )
+
+
+def _is_best_found(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and set(value) == {"trial", "elapsed_s"}
+        and isinstance(value["trial"], int)
+        and not isinstance(value["trial"], bool)
+        and isinstance(value["elapsed_s"], int | float)
+        and not isinstance(value["elapsed_s"], bool)
+    )
 
 
 def _read_trials(raw: Any, errors: list[str]) -> list[dict[str, Any]] | None:

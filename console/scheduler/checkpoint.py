@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from console.records import RecordError, TrialRecord
@@ -23,8 +24,16 @@ SAVE_COST_FACTOR = 20
 class Checkpointer:
     """Journals each final outcome at once and rewrites the TOML checkpoint every few seconds."""
 
-    def __init__(self, spec: SearchSpec, path: Path, ledger: Ledger) -> None:
+    def __init__(
+        self,
+        spec: SearchSpec,
+        path: Path,
+        ledger: Ledger,
+        timing: Callable[[], tuple[float, tuple[int, float] | None]] | None = None,
+    ) -> None:
         self.spec = spec
+        # The search time so far and when its best was found, saved with the state.
+        self.timing = timing or (lambda: (0.0, None))
         self.path = path
         self.ledger = ledger
         self._journal = Journal(journal_path_for(path))
@@ -96,7 +105,8 @@ class Checkpointer:
     def _state(self, status: str) -> SavedState:
         saved_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         rows = [trial.to_row() for trial in self.ledger.trials.values()]
-        return SavedState(status, self._hash, saved_at, rows)
+        elapsed_s, best_found = self.timing()
+        return SavedState(status, self._hash, saved_at, rows, elapsed_s, best_found)
 
     def retarget(self, path: Path) -> None:
         """Checkpoint to `path` from now on ("save as"). Call right after a save, which emptied

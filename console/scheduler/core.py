@@ -26,6 +26,7 @@ from console.scheduler.checkpoint_lock import CheckpointLock
 from console.scheduler.gatekeeper import Gatekeeper, RefusalLog
 from console.scheduler.ledger import Ledger
 from console.scheduler.nodes import NodeBook
+from console.scheduler.search_clock import SearchClock, restored_best_found
 from console.scheduler.search_core import Output, Peer, SearchCore
 from console.scheduler.snapshot import Snapshot, take_snapshot
 from console.scheduler.states import SearchState
@@ -72,11 +73,14 @@ class Scheduler:
             state=SearchState.PAUSED if paused else SearchState.RUNNING,
             console_versions=CONSOLE_VERSIONS,
         )
-        self.checkpointer = Checkpointer(spec, checkpoint_path, ledger)
+        finished = state is not None and state.status == SearchState.FINISHED
+        self.search_clock = SearchClock(clock, state.elapsed_s if state else 0.0, not finished)
+        self.best_found = restored_best_found(state, ledger.best)  # (trial id, search time)
+        timing = lambda: (self.elapsed(), self.best_found)  # noqa: E731 (saved with the state)
+        self.checkpointer = Checkpointer(spec, checkpoint_path, ledger, timing)
         self.lock = CheckpointLock(checkpoint_path)
         self.endpoint = ""  # the address actually bound (port 0 picks a free one)
         self.ready = asyncio.Event()
-        self.started = clock()
         self.refusals = RefusalLog(self._report_refusal, clock)
         self._stop_requested = False
         self._sock: zmq.Socket | None = None
@@ -123,6 +127,10 @@ class Scheduler:
     def snapshot(self) -> Snapshot:
         """A frozen picture of the search for front ends."""
         return take_snapshot(self)
+
+    def elapsed(self, at: float | None = None) -> float:
+        """Search time at clock time `at` (default now), carried across resumes."""
+        return self.search_clock.elapsed(at)
 
     # -- controls (call from the event loop's thread) -----------------------------------------
 
@@ -230,6 +238,7 @@ class Scheduler:
                 if await poller_sock.poll(timeout=self._poll_ms()):
                     self._drain_socket(out)
                 self._apply(out.extend(self.core.tick(self.clock())))
+                self.search_clock.follow(self.state, self.ledger.running, self.clock())
                 if self.checkpointer.due(self.clock()) and not self.checkpointer.saving:
                     self._background_save = asyncio.ensure_future(self._save_in_background())
                 if self.state == SearchState.FINISHED and self.exit_when_done:
@@ -242,6 +251,7 @@ class Scheduler:
             raise
         finally:
             self._apply(self.core.close(self.clock()))
+            self.search_clock.set_counting(False, self.clock())  # not searching from here
             if self._background_save is not None:
                 await asyncio.wait({self._background_save})
             self._save_checkpoint()
@@ -368,6 +378,11 @@ class Scheduler:
         self._emit(ev.ConnectionRefused(at=self.clock(), peer=peer, reason=reason, repeats=repeats))
 
     def _emit(self, event: ev.Event) -> None:
+        if isinstance(event, ev.SearchStateChanged) and event.state != SearchState.RUNNING:
+            # Stops the clock at once; it starts at the loop's next round (see SearchClock).
+            self.search_clock.follow(event.state, self.ledger.running, event.at)
+        elif isinstance(event, ev.TrialScored) and event.is_best:
+            self.best_found = (event.trial_id, self.elapsed(event.at))
         if isinstance(event, ev.MessageDropped):
             log.warning(
                 "dropped a message from peer %s: %s (%d this report, %d in all)",

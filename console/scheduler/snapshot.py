@@ -48,6 +48,7 @@ class Snapshot:
     stall_reason: str | None = None  # work remains and no node can take it: why
     stalled_for_s: float = 0.0
     pruned: int = 0  # stopped early by the pruner: finished, never complete
+    best_found_s: float | None = None  # search time when the best trial was recorded
 
     @property
     def finished(self) -> int:
@@ -60,7 +61,10 @@ def take_snapshot(s: Scheduler) -> Snapshot:
     ledger = s.ledger
     finished = ledger.done + ledger.failed + ledger.pruned
     remaining = max(0, s.planned - finished)
-    rate = ledger.rate(now)
+    # A finished search's rate is what it was at the end, not one that decays as time passes.
+    ended = str(s.state) == "finished" and ledger.finish_times
+    rate = ledger.rate(ledger.finish_times[-1] if ended else now)
+    found = s.best_found
     best = ledger.best
     return Snapshot(
         name=s.spec.name,
@@ -74,7 +78,7 @@ def take_snapshot(s: Scheduler) -> Snapshot:
         pending=max(0, s.planned - finished - ledger.running),
         rate_per_s=rate,
         eta_s=remaining / rate if rate > 0 else None,
-        elapsed_s=now - s.started,
+        elapsed_s=s.elapsed(now),
         best_trial=best.id if best else None,
         best_score=best.score if best else None,
         best_std=best.std if best else None,
@@ -98,6 +102,7 @@ def take_snapshot(s: Scheduler) -> Snapshot:
         endpoint=s.endpoint,
         link=s.link_security,
         refused_connections=s.refusals.total,
+        best_found_s=found[1] if found is not None and best and found[0] == best.id else None,
         stall_reason=core.stall_reason,
         stalled_for_s=now - core.stalled_since if core.stalled_since is not None else 0.0,
     )

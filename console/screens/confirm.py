@@ -20,6 +20,7 @@ class ConfirmScreen(ModalScreen[bool]):
         width: 70; max-width: 95%; height: auto; border: thick $warning; padding: 1 2;
         background: $surface;
     }
+    ConfirmScreen Label { width: 100%; }  /* wraps: a long checkpoint path is not cut off */
     ConfirmScreen .hint { color: $text-muted; margin-top: 1; }
     """
 

@@ -61,6 +61,10 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll():
             yield Static(self.intro)
             yield Static(key_table(self.bindings_shown))
+            yield Static(
+                "\nTab / shift+Tab move between the nodes table, the trials table and the log; "
+                "arrows, PgUp / PgDn and Home / End move or scroll within it."
+            )
             yield Static("\nEvery action is also in the command palette (ctrl+p).")
             yield Static("\n[b]Strategies[/b] ([search] strategy = ...)")
             yield Static(strategy_table())

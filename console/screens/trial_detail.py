@@ -10,15 +10,24 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from console.scheduler.ledger import Trial
+from console.widgets.trials_table import charged_tries
 
 
-def describe_trial(trial: Trial, metric: str, on_front: bool = False) -> Text:
+def describe_trial(
+    trial: Trial, metric: str, max_attempts: int = 3, on_front: bool = False
+) -> Text:
     out = Text()
     out.append(f"Trial {trial.id}", style="bold")
-    out.append(f"   {trial.status}, {trial.attempts} attempt(s)")
+    out.append(f"   {trial.status}, attempt {charged_tries(trial, max_attempts)} of {max_attempts}")
     if trial.node:
         out.append(f", node {trial.node}")
-    out.append("\n\nParameters\n", style="bold underline")
+    charged = f"{trial.failures} timeout(s)/crash(es)" if trial.failures else "nothing"
+    out.append(
+        f"\ncharged to it: {charged}; dispatched {trial.attempts} time(s) (stops, drains and "
+        "nodes handing it back are not charged)",
+        style="dim",
+    )
+    out.append("\n\nParameters\n", style="bold underline")  # all of them, unlike the table
     for name, value in trial.params.items():
         out.append(f"  {name} = {value!r}\n")
     if trial.score is not None:
@@ -62,9 +71,11 @@ class TrialDetailScreen(ModalScreen[None]):
     }
     """
 
-    def __init__(self, trial: Trial, metric: str, on_front: bool = False) -> None:
+    def __init__(
+        self, trial: Trial, metric: str, max_attempts: int = 3, on_front: bool = False
+    ) -> None:
         super().__init__()
-        self.text = describe_trial(trial, metric, on_front)
+        self.text = describe_trial(trial, metric, max_attempts, on_front)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():

@@ -7,16 +7,9 @@ from textual.widgets import Static
 
 from console.headless import format_duration
 from console.scheduler.snapshot import Snapshot
+from console.widgets.params_cell import format_params
 
-
-def format_params(params: dict) -> str:
-    return ", ".join(f"{name}={_short(value)}" for name, value in params.items())
-
-
-def _short(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+__all__ = ["BestPanel", "format_params"]
 
 
 class BestPanel(Static):
@@ -29,16 +22,16 @@ class BestPanel(Static):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.found_at_elapsed: float | None = None  # search time when the best was found
         self.export: tuple[int, str] | None = None  # (trial id, object URL) last exported
 
     def show(self, snap: Snapshot, metric: str) -> None:
         if snap.best_trial is None:
             self.update(Text(f"no trial scored yet ({metric})", style="dim"))
             return
+        # Search time, saved with the checkpoint: a resumed search still says when.
         when = (
-            f", found at {format_duration(self.found_at_elapsed)}"
-            if self.found_at_elapsed is not None
+            f", found at {format_duration(snap.best_found_s)}"
+            if snap.best_found_s is not None
             else ""
         )
         text = Text.assemble(
@@ -54,7 +47,7 @@ class BestPanel(Static):
     def exported(self, trial_id: int, url: str) -> None:
         self.export = (trial_id, url)
 
-    def announce(self, elapsed_s: float) -> None:
-        self.found_at_elapsed = elapsed_s
+    def announce(self) -> None:
+        """A new best arrived: flash."""
         self.add_class("-new-best")
         self.set_timer(1.5, lambda: self.remove_class("-new-best"))

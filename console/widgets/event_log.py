@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from rich.table import Table
 from rich.text import Text
 from textual.widgets import RichLog
 
@@ -10,6 +13,7 @@ from console.view_updates import LogLine
 
 SEVERITY_STYLES = {"info": "", "good": "green", "warning": "yellow", "error": "bold red"}
 MAX_LINES = 2000
+STAMP_WIDTH = 7  # "1:23:45"
 
 
 class EventLog(RichLog):
@@ -20,11 +24,23 @@ class EventLog(RichLog):
             *args, max_lines=MAX_LINES, wrap=True, markup=False, min_width=20, **kwargs
         )
 
-    def add(self, lines: list[LogLine], started: float, overflow: int = 0) -> None:
+    def add(
+        self, lines: list[LogLine], search_time: Callable[[float], float], overflow: int = 0
+    ) -> None:
+        """`search_time` turns a line's clock time into the search's elapsed time."""
         for line in lines:
-            stamp = format_duration(max(0.0, line.at - started))
-            self.write(
-                Text.assemble((f"{stamp:>7} ", "dim"), (line.text, SEVERITY_STYLES[line.severity]))
-            )
+            stamp = format_duration(search_time(line.at))
+            self._write_line(stamp, Text(line.text, style=SEVERITY_STYLES[line.severity]))
         if overflow:
-            self.write(Text(f"... {overflow} more lines not shown", style="dim"))
+            self._write_line("", Text(f"... {overflow} more lines not shown", style="dim"))
+
+    def _write_line(self, stamp: str, text: Text) -> None:
+        """The stamp in its own column, so a wrapped line goes on under the text, not under
+        the stamp (a command split over two lines still reads as one)."""
+        row = Table.grid(padding=(0, 1), expand=True)
+        row.add_column(width=STAMP_WIDTH, no_wrap=True, justify="right", style="dim")
+        row.add_column(ratio=1, overflow="fold")
+        row.add_row(stamp, text)
+        # Follow new lines only from the bottom: an operator who scrolled up to read keeps
+        # their place (End, or scrolling back down, follows again).
+        self.write(row, expand=True, scroll_end=self.is_vertical_scroll_end or not self.has_focus)

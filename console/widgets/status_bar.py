@@ -1,9 +1,14 @@
-"""The top two lines: what is running, how far along, how fast, and where it is saved."""
+"""The status lines at the top: what is running, how far along, how fast, and where it is saved.
+
+Items wrap between each other, never inside one, and each group starts a line: at 80 columns
+the address and checkpoint get a third line instead of being cut off, and a 4-digit count or a
+long search name never pushes elapsed, ETA or best out of sight.
+"""
 
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.widget import Widget
 
 from console.headless import format_duration
 from console.scheduler.snapshot import Snapshot
@@ -19,59 +24,117 @@ STATE_STYLES = {
     "error": "bold white on red",
     "starting": "bold",
 }
+
 BAR_WIDTH = 24
+MIN_BAR_WIDTH = 8
+MAX_NAME = 24  # a longer search name is cut with an ellipsis (the farewell prints it whole)
 
 
 def progress_bar(done: int, total: int, width: int = BAR_WIDTH) -> str:
-    filled = round(width * done / total) if total else 0
+    filled = min(width, round(width * done / total)) if total else 0
     return "█" * filled + "░" * (width - filled)
 
 
-class StatusBar(Static):
-    """Search name, strategy, state, progress, elapsed, ETA, rate, nodes, checkpoint."""
+def elide(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+class StatusBar(Widget):
+    """Search name, strategy, state, progress, elapsed, ETA, rate, nodes, address, checkpoint."""
 
     DEFAULT_CSS = """
-    StatusBar { height: 2; padding: 0 1; background: $panel; }
+    StatusBar { height: auto; padding: 0 1; background: $panel; }
     """
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._snap: Snapshot | None = None
+        self._state: str | None = None
+        self._message: tuple[str, str, str] | None = None
+
     def show(self, snap: Snapshot, state: str | None = None) -> None:
-        state = state or snap.state
-        finished = snap.finished
-        live = sum(1 for n in snap.nodes if n.state not in ("lost", "left"))
-        line1 = Text.assemble(
-            (snap.name, "bold"),
-            f" · {snap.strategy} · ",
-            (state.upper(), STATE_STYLES.get(state, "bold")),
-            "  ",
-            (progress_bar(finished, snap.planned), "green"),
-            f" {finished}/{snap.planned}",
-            (f" ({snap.failed} failed)" if snap.failed else "", "red"),
-            (f" ({snap.pruned} pruned)" if snap.pruned else "", "magenta"),
-            f"  {snap.running} running",
-        )
-        best = f"{snap.best_score:.4f}" if snap.best_score is not None else "--"
-        line2 = Text.assemble(
-            f"elapsed {format_duration(snap.elapsed_s)}",
-            f"  ETA {format_duration(snap.eta_s) if state == 'running' else '--'}",
-            f"  {snap.rate_per_s:.2f} trials/s",
-            f"  nodes {live}",
-            "  best ",
-            (best, "bold"),
-            f"  {snap.endpoint}",
-            (f" {snap.link}" if snap.link else "", LINK_STYLES.get(snap.link, "")),
-            f"  saves to {snap.checkpoint}",
-            no_wrap=True,
-            overflow="ellipsis",
-        )
-        # Each line is cut, never wrapped: a wrapped first line would push the second off.
-        both = Text("\n", no_wrap=True, overflow="ellipsis").join([line1, line2])
-        both.no_wrap, both.overflow = True, "ellipsis"
-        self.update(both)
+        self._snap, self._state, self._message = snap, state or snap.state, None
+        self.refresh(layout=True)
 
     def show_message(self, name: str, state: str, message: str) -> None:
         """Before the scheduler runs, or after it failed to start."""
-        self.update(
-            Text.assemble(
-                (name, "bold"), "  ", (state.upper(), STATE_STYLES.get(state, "")), "\n", message
-            )
-        )
+        self._snap, self._message = None, (name, state, message)
+        self.refresh(layout=True)
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        return max(1, len(self.lines(width)))
+
+    def render(self) -> Text:
+        return Text("\n", no_wrap=True).join(self.lines(self.content_region.width))
+
+    def lines(self, width: int) -> list[Text]:
+        """The status as lines of at most `width` cells."""
+        width = max(20, width)
+        if self._message is not None:
+            name, state, message = self._message
+            head = Text.assemble((elide(name, MAX_NAME), "bold"), "  ", _state_text(state))
+            return [head, Text(elide(message, width))]
+        if self._snap is None:
+            return [Text("")]
+        snap, state = self._snap, self._state or self._snap.state
+        lines: list[Text] = []
+        for group in (_progress_items(snap, state, width), _timing_items(snap, state)):
+            lines += _flow(group, width)
+        return lines
+
+
+def _state_text(state: str) -> Text:
+    return Text(state.upper(), style=STATE_STYLES.get(state, "bold"))
+
+
+def _progress_items(snap: Snapshot, state: str, width: int) -> list[Text]:
+    # A long name gives way first (to a fifth of the line), then the bar, never the counts.
+    name = elide(snap.name, max(12, min(MAX_NAME, width // 5)))
+    head = Text.assemble((name, "bold"), f" · {snap.strategy} · ", _state_text(state))
+    counts = Text(f" {snap.finished}/{snap.planned}")
+    if snap.failed:
+        counts.append(f" ({snap.failed} failed)", style="red")
+    if snap.pruned:
+        counts.append(f" ({snap.pruned} pruned)", style="magenta")
+    counts.append(f"  {snap.running} running")
+    room = width - head.cell_len - 2 - counts.cell_len
+    bar_width = max(MIN_BAR_WIDTH, min(BAR_WIDTH, room))
+    bar = Text(progress_bar(snap.finished, snap.planned, bar_width), style="green")
+    return [head, bar + counts]
+
+
+def _timing_items(snap: Snapshot, state: str) -> list[Text]:
+    best = f"{snap.best_score:.4f}" if snap.best_score is not None else "--"
+    eta = format_duration(snap.eta_s) if state == "running" else "--"
+    address = Text(snap.endpoint)
+    if snap.link:
+        address.append(f" {snap.link}", style=LINK_STYLES.get(snap.link, ""))
+    live = sum(1 for n in snap.nodes if n.state not in ("lost", "left"))
+    return [
+        Text(f"elapsed {format_duration(snap.elapsed_s)}"),
+        Text(f"ETA {eta}"),
+        Text(f"{snap.rate_per_s:.2f} trials/s"),
+        Text(f"nodes {live}"),
+        Text.assemble("best ", (best, "bold")),
+        address,
+        Text(f"saves to {snap.checkpoint}"),
+    ]
+
+
+def _flow(items: list[Text], width: int, gap: int = 2) -> list[Text]:
+    """Items on as few lines as fit, `gap` apart, breaking only between items; an item longer
+    than a line is cut with an ellipsis rather than wrapped."""
+    lines: list[Text] = []
+    line = Text(no_wrap=True)
+    for item in items:
+        if line.cell_len and line.cell_len + gap + item.cell_len > width:
+            lines.append(line)
+            line = Text(no_wrap=True)
+        if line.cell_len:
+            line.append(" " * gap)
+        if item.cell_len > width - line.cell_len:
+            item = item.copy()
+            item.truncate(width - line.cell_len, overflow="ellipsis")
+        line.append_text(item)
+    lines.append(line)
+    return lines

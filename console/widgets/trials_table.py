@@ -13,10 +13,11 @@ from textual.widgets import DataTable
 
 from console.headless import format_duration
 from console.scheduler.ledger import FAILED, OK, PENDING, PRUNED, RUNNING, Ledger, Trial
-from console.widgets.best_panel import format_params
 from console.widgets.keyed_rows import KeyedRows
+from console.widgets.params_cell import ParamsCell, ParamsLayout
 
 MAX_ROWS = 300
+PAIRS_FROM_WIDTH = 30  # a narrower params column shows values only, named in its header
 # Fixed widths: cells are updated in place, so they must not depend on the first row's content.
 COLUMN_WIDTHS = {
     "id": 5,
@@ -43,6 +44,9 @@ class TrialsTable(DataTable):
         super().__init__(*args, **kwargs)
         self.order = "newest"
         self.folds_total = 0  # the search's cv, for "3/5" fold progress
+        self.max_attempts = 3  # the search's max_attempts, for "1/3" tries
+        self.param_names: tuple[str, ...] = ()  # the search's [space], in order, for the header
+        self.params_layout = ParamsLayout()
         self.keyed = KeyedRows(self, COLUMNS)
         self._rank: dict[int, tuple] = {}  # shown trial id -> its sort key in the current order
 
@@ -51,6 +55,33 @@ class TrialsTable(DataTable):
         self.zebra_stripes = True
         for name, width in COLUMN_WIDTHS.items():
             self.add_column(name, key=name, width=width)
+        self.fit_params()
+
+    def on_resize(self) -> None:
+        self.fit_params()
+
+    def fit_params(self) -> None:
+        """The params column takes the width the others leave, so its cells elide whole
+        pairs at the edge (ParamsCell) instead of being cut mid-value by the table."""
+        column = self.columns.get("params")  # type: ignore[call-overload]
+        if column is None:
+            return
+        fixed = sum(width or 0 for width in COLUMN_WIDTHS.values())
+        padding = 2 * self.cell_padding * len(COLUMN_WIDTHS)
+        # Leave room for the vertical scrollbar, which comes and goes with the row count.
+        room = self.size.width - fixed - padding - self.styles.scrollbar_size_vertical
+        width = max(8, room)
+        values_only = width < PAIRS_FROM_WIDTH and bool(self.param_names)
+        # The header names what the values are, cut like a label (the detail has them whole).
+        label = Text(", ".join(self.param_names) if values_only else "params")
+        label.truncate(width, overflow="ellipsis")
+        if column.auto_width or column.width != width or column.label.plain != label.plain:
+            column.width, column.auto_width = width, False
+            column.label = label
+            self.params_layout.values_only = values_only
+            self._require_update_dimensions = True  # the table's own flag for a new width
+            self._clear_caches()  # rows drawn for the old layout
+            self.refresh()
 
     def toggle_order(self, ledger: Ledger, now: float) -> str:
         self.order = ORDERS[(ORDERS.index(self.order) + 1) % len(ORDERS)]
@@ -64,14 +95,27 @@ class TrialsTable(DataTable):
 
     def apply(self, ledger: Ledger, changed: set[int], now: float) -> None:
         added = False
+        selected = self.selected_trial
         for trial in self._worth_showing(ledger, changed):
             rank = self._rank_of(trial)
             added |= rank != self._rank.get(trial.id)
             self._rank[trial.id] = rank
-            self.keyed.put(str(trial.id), _cells(trial, now, self.folds_total))
+            cells = _cells(trial, now, self.folds_total, self.max_attempts, self.params_layout)
+            self.keyed.put(str(trial.id), cells)
         self._tick_running(ledger, changed, now)
         if added:
             self._trim_and_sort()
+            self._keep_selected(selected)
+
+    def _keep_selected(self, trial_id: int | None) -> None:
+        """The cursor stays on the trial it was on while rows come in above it (newest first
+        inserts at the top), rather than on a row number that now holds another trial."""
+        key = str(trial_id)
+        if trial_id is None or key not in self.keyed.shown:
+            return
+        row = self.get_row_index(key)
+        if row != self.cursor_row:
+            self.move_cursor(row=row, scroll=False)
 
     def _worth_showing(self, ledger: Ledger, changed: set[int]) -> list[Trial]:
         """The changed trials that are shown already or may make the top rows.
@@ -120,7 +164,7 @@ class TrialsTable(DataTable):
 
     @property
     def selected_trial(self) -> int | None:
-        if not self.row_count:
+        if not self.row_count or not self.is_valid_row_index(self.cursor_row):
             return None
         row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
         return int(row_key.value)  # type: ignore[arg-type]
@@ -130,7 +174,22 @@ def _ever_started(trial: Trial) -> bool:
     return trial.attempts > 0 or trial.is_final
 
 
-def _cells(trial: Trial, now: float, folds_total: int) -> tuple:
+def charged_tries(trial: Trial, max_attempts: int) -> int:
+    """The attempt the trial is on (or ended on), counting only what is charged to it.
+
+    Timeouts and crashes (`failures`) and lost nodes (`node_losses`) each fail the trial at
+    `max_attempts`; a stop, a drain or a node handing it back charges nothing, so this is what
+    compares with max_attempts (`attempts` counts every dispatch).
+    """
+    charged = max(trial.failures, trial.node_losses)
+    if trial.status == FAILED and charged >= max_attempts:
+        return charged  # it failed on its last allowed attempt
+    return charged + 1  # the attempt running, to come, or that ended it
+
+
+def _cells(
+    trial: Trial, now: float, folds_total: int, max_attempts: int, layout: ParamsLayout
+) -> tuple:
     status = trial.status
     if status == RUNNING:
         folds = f"{trial.folds_done}/{folds_total}"
@@ -139,7 +198,7 @@ def _cells(trial: Trial, now: float, folds_total: int) -> tuple:
             folds += f" ~{mean:.3f}"
         score, time = "", format_duration(now - trial.started_at)
     elif status == OK:
-        folds = str(len(trial.fold_scores)) if trial.fold_scores else ""
+        folds = f"{trial.folds_done}/{folds_total}" if trial.fold_scores else ""
         score = f"{trial.score:.4f}" if trial.score is not None else ""
         time = f"{trial.duration_s:.1f}s" if trial.duration_s is not None else ""
     else:  # pending, failed or pruned: how far it got, and a pruned trial's partial mean
@@ -154,6 +213,6 @@ def _cells(trial: Trial, now: float, folds_total: int) -> tuple:
         folds,
         time,
         trial.node or "",
-        trial.attempts,
-        format_params(trial.params),
+        f"{charged_tries(trial, max_attempts)}/{max_attempts}",
+        ParamsCell.of(trial.params, layout),
     )

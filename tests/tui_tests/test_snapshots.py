@@ -1,4 +1,5 @@
-"""Snapshots of the dashboard, running and paused, at 80x24 and 120x40, with a frozen clock.
+"""Snapshots of the dashboard, running and paused, at 80x24, 120x40 and 200x50, and of the quit
+dialog, with a frozen clock.
 
 Everything on screen is fixed: the clock (elapsed 0:00, heartbeat ages "now"), the endpoint (an
 abstract IPC address, not a random TCP port), the checkpoint path (relative to the test's folder),
@@ -144,8 +145,23 @@ def dashboard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str,
         ("paused", (80, 24), 2),
         ("running", (120, 40), 3),
         ("paused", (120, 40), 4),
+        ("running", (200, 50), 5),
     ],
-    ids=["running-80x24", "paused-80x24", "running-120x40", "paused-120x40"],
+    ids=["running-80x24", "paused-80x24", "running-120x40", "paused-120x40", "running-200x50"],
 )
 def test_dashboard(snap_compare, dashboard, status: str, size: tuple[int, int], n: int) -> None:
     assert snap_compare(dashboard(status, n), terminal_size=size, run_before=_settle)
+
+
+async def _ask_to_quit(pilot: Pilot) -> None:
+    await _settle(pilot)
+    await pilot.press("q")
+    await pilot.pause()
+
+
+@pytest.mark.parametrize(
+    ("size", "n"), [((80, 24), 6), ((200, 50), 7)], ids=["quit-80x24", "quit-200x50"]
+)
+def test_quit_dialog(snap_compare, dashboard, size: tuple[int, int], n: int) -> None:
+    """Its text wraps inside the dialog: the checkpoint to reopen is never cut off."""
+    assert snap_compare(dashboard("running", n), terminal_size=size, run_before=_ask_to_quit)

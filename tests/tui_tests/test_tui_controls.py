@@ -40,7 +40,7 @@ def test_pause_shows_paused_and_stops_dispatch(tmp_path: Path) -> None:
             dispatched = sum(t.attempts for t in scheduler.ledger.trials.values())
             await pilot.pause(1.0)  # a window in which a running search would dispatch (~0.1 s)
             assert sum(t.attempts for t in scheduler.ledger.trials.values()) == dispatched
-            assert "paused: running trials finish" in log_text(app)
+            assert "search paused: running trials finish" in log_text(app)
             await pilot.press("r")
             assert scheduler.state == "running"
             await until(pilot, lambda: scheduler.state == "finished", 30, "the search to finish")
@@ -150,7 +150,7 @@ def test_stop_resume_and_quit_ask_first_and_checkpoint(tmp_path: Path) -> None:
     assert app.return_code == 0
     rows = load_search(checkpoint).state.trials
     assert len(rows) == 7 and all(row["status"] == "ok" for row in rows)
-    assert all(row["attempts"] in (1, 2) for row in rows)
+    assert all(row["attempts"] in (1, 2) for row in rows), rows
 
 
 def test_help_lists_every_key_and_the_palette_offers_every_action(tmp_path: Path) -> None:

@@ -59,7 +59,11 @@ def test_a_crash_inside_the_scheduler_is_shown_and_the_ledger_is_saved(
         async with app.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: app.search_state == "error", 30, "the crash")
             await until(pilot, lambda: "boom in housekeeping" in log_text(app), 5, "logged")
-            assert "ERROR" in text_of(app.query_one(StatusBar))
+            # The log line comes from the scheduler's own error event, a refresh before the
+            # status line hears the run has ended: wait for it rather than race it.
+            await until(
+                pilot, lambda: "ERROR" in text_of(app.query_one(StatusBar)), 5, "ERROR shown"
+            )
             saved = load_search(checkpoint).state
             assert [row["status"] for row in saved.trials] == ["ok", "ok"]
             await pilot.press("r")  # reopen the checkpoint: the search carries on
