@@ -96,6 +96,9 @@ class TrialsTable(DataTable):
     def apply(self, ledger: Ledger, changed: set[int], now: float) -> None:
         added = False
         selected = self.selected_trial
+        # A cursor on the top row follows the top (the newest, or the best): an operator who has
+        # not moved it is watching what comes in. Moved down, it stays on its trial.
+        following_top = self.cursor_row <= 0
         for trial in self._worth_showing(ledger, changed):
             rank = self._rank_of(trial)
             added |= rank != self._rank.get(trial.id)
@@ -105,13 +108,15 @@ class TrialsTable(DataTable):
         self._tick_running(ledger, changed, now)
         if added:
             self._trim_and_sort()
-            self._keep_selected(selected)
+            self._keep_selected(None if following_top else selected)
 
     def _keep_selected(self, trial_id: int | None) -> None:
         """The cursor stays on the trial it was on while rows come in above it (newest first
         inserts at the top), rather than on a row number that now holds another trial."""
         key = str(trial_id)
         if trial_id is None or key not in self.keyed.shown:
+            if self.row_count and self.cursor_row != 0:
+                self.move_cursor(row=0, scroll=True)
             return
         row = self.get_row_index(key)
         if row != self.cursor_row:

@@ -73,6 +73,12 @@ def test_the_cursor_stays_on_its_trial_as_newer_rows_come_in_above() -> None:
                 await pilot.pause()
             assert [row[0] for row in table_rows(table)][:3] == ["7", "6", "5"]
             assert table.selected_trial == 2
+            await pilot.press(*["up"] * 5)  # back on the top row: it follows the newest again
+            assert table.selected_trial == 7
+            ledger.add(Trial(id=8, params=dict(PARAMS), attempts=1))
+            table.apply(ledger, {8}, 0.0)
+            await pilot.pause()
+            assert table.selected_trial == 8 and table.cursor_row == 0
 
     asyncio.run(scenario())
 
