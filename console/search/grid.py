@@ -5,9 +5,10 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from console.search.fixed_plan import FixedPlan
 from console.search.space import (
     FloatParam,
     Param,
@@ -36,7 +37,7 @@ def space_errors(space: dict[str, Param], where: str = "space") -> list[str]:
     return errors
 
 
-class GridStrategy:
+class GridStrategy(FixedPlan):
     """Walks the product of all parameter values; the last parameter in file order varies fastest.
 
     Trial k is computed from k directly (mixed-radix digits), so nothing is materialised and a
@@ -61,22 +62,6 @@ class GridStrategy:
     def ask(self, trial_id: int) -> dict[str, Any] | None:
         """Trial k is grid point k, however often or in whatever order it is asked."""
         return self.params_at(trial_id) if 0 <= trial_id < self._total else None
-
-    def tell(
-        self,
-        trial_id: int,
-        status: str,
-        score: float | None,
-        *,
-        metrics: Mapping[str, float] | None = None,
-    ) -> None:
-        """Grid search does not adapt to scores."""
-
-    def sampler_attrs(self, trial_id: int) -> dict[str, str]:
-        return {}  # its state is (space, seed): nothing to save per trial
-
-    def should_prune(self, trial_id: int, folds_done: int, running_mean: float) -> bool:
-        return False  # pruning wraps this strategy (optuna_study.WithPruning) when it is on
 
     def restore(self, records: Sequence[TrialRecord]) -> None:
         """Nothing to rebuild: every point follows from its trial id."""

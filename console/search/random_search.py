@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from console.search.fixed_plan import FixedPlan
 from console.search.space import (
     ChoiceParam,
     FloatParam,
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from console.records import TrialRecord
 
 
-class RandomStrategy:
+class RandomStrategy(FixedPlan):
     """Draws `max_trials` points; parameters are drawn in file order from one Random(seed).
 
     Trial k gets the k-th draw: asking out of order replays the draws from the seed, so the
@@ -57,22 +58,6 @@ class RandomStrategy:
             if is_active(param, point):
                 point[name] = sample(param, self._rng)
         return point
-
-    def tell(
-        self,
-        trial_id: int,
-        status: str,
-        score: float | None,
-        *,
-        metrics: Mapping[str, float] | None = None,
-    ) -> None:
-        """Random search does not adapt to scores."""
-
-    def sampler_attrs(self, trial_id: int) -> dict[str, str]:
-        return {}  # its state is (space, seed): nothing to save per trial
-
-    def should_prune(self, trial_id: int, folds_done: int, running_mean: float) -> bool:
-        return False  # pruning wraps this strategy (optuna_study.WithPruning) when it is on
 
     def restore(self, records: Sequence[TrialRecord]) -> None:
         """Nothing to rebuild: trial k's draw follows from the seed."""
