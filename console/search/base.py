@@ -45,7 +45,7 @@ STRATEGY_FIT = {
     "grid": "every combination of a few values; choices and stepped ranges",
     "qmc": "an even (Sobol) cover of the space, a first look; any space",
     "cmaes": "continuous spaces, 100+ trials; float and int ranges only",
-    "gp": "small continuous budgets; needs PyTorch (not installed: refused)",
+    "gp": "small continuous budgets; needs PyTorch (the gp extra)",
     "nsga2": "several objectives (e.g. score and fit time), 100+ trials; any space",
 }
 
@@ -83,7 +83,7 @@ def strategy_problem(name: str) -> str | None:
         if importlib.util.find_spec("torch") is None:
             return (
                 'strategy "gp" needs PyTorch, which this installation does not have '
-                '(pip install torch); use "tpe", or "cmaes" for continuous spaces'
+                '(pip install -e \'.[console,gp]\'); use "tpe", or "cmaes" for continuous spaces'
             )
     return None
 
