@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from console.records import RecordError, TrialRecord
+from console.scheduler.checkpoint_lock import CheckpointLock
 from console.scheduler.journal import Journal, journal_path_for
 from console.scheduler.ledger import Ledger, Trial
 from console.search.base import Strategy, make_strategy
@@ -115,6 +116,22 @@ class Checkpointer:
         self.path = path
         self._journal = Journal(journal_path_for(path))
         self._dirty = True
+
+    def save_as(self, path: Path, status: str, lock: CheckpointLock) -> CheckpointLock:
+        """Take `path`'s lock, checkpoint there and from now on; the lock now held. If it cannot
+        be written (OSError) or is locked (CheckpointLocked), the old file and lock stay."""
+        new_lock = CheckpointLock(path)
+        new_lock.acquire()
+        old = self.path
+        self.retarget(path)
+        try:
+            self.save(status)
+        except OSError:
+            self.retarget(old)
+            new_lock.release()
+            raise
+        lock.release()
+        return new_lock
 
 
 def restore_ledger(

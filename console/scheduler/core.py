@@ -170,17 +170,7 @@ class Scheduler:
         self.checkpointer.flush_journal()
         self._save_checkpoint()
         if path is not None and path != self.checkpointer.path:
-            old, new_lock = self.checkpointer.path, CheckpointLock(path)
-            new_lock.acquire()
-            self.checkpointer.retarget(path)
-            try:
-                self.checkpointer.save(self.state)
-            except OSError:
-                self.checkpointer.retarget(old)
-                new_lock.release()
-                raise
-            self.lock.release()
-            self.lock = new_lock
+            self.lock = self.checkpointer.save_as(path, self.state, self.lock)
             self._emit(
                 ev.Checkpointed(at=self.clock(), path=str(path), trials_done=self.ledger.done)
             )
@@ -335,21 +325,24 @@ class Scheduler:
     async def _save_in_background(self) -> None:
         try:
             await self.checkpointer.save_in_background(self.state)
-        except OSError as exc:  # a full disk must not kill the search: say so and go on
-            log.error("checkpoint failed: %s", exc)
-            self._emit(ev.SchedulerError(at=self.clock(), message=f"checkpoint failed: {exc}"))
-            return
-        done = self.ledger.done
-        self._emit(
-            ev.Checkpointed(at=self.clock(), path=str(self.checkpointer.path), trials_done=done)
-        )
+        except OSError as exc:
+            self._report_save(exc)
+        else:
+            self._report_save(None)
 
     def _save_checkpoint(self) -> None:
         try:
             self.checkpointer.save(self.state)
-        except OSError as exc:  # a full disk must not kill the search: say so and go on
-            log.error("checkpoint failed: %s", exc)
-            self._emit(ev.SchedulerError(at=self.clock(), message=f"checkpoint failed: {exc}"))
+        except OSError as exc:
+            self._report_save(exc)
+        else:
+            self._report_save(None)
+
+    def _report_save(self, failure: OSError | None) -> None:
+        """A full disk must not kill the search: say so and go on."""
+        if failure is not None:
+            log.error("checkpoint failed: %s", failure)
+            self._emit(ev.SchedulerError(at=self.clock(), message=f"checkpoint failed: {failure}"))
             return
         done = self.ledger.done
         self._emit(
