@@ -15,11 +15,11 @@ $(STAMP): pyproject.toml
 # A local S3 store (SeaweedFS on 127.0.0.1, demo credentials, data in .run/store) runs for as long
 # as the console does, unless MINIO_ENDPOINT already names one; it stops when the console exits.
 run: $(STAMP)
-	$(BIN)/python -m console.devstore --dir .run/store run -- $(BIN)/hpo-console sample.toml --fresh
+	$(BIN)/python -m console.store.devstore --dir .run/store run -- $(BIN)/hpo-console sample.toml --fresh
 
 # The same local store in the foreground (Ctrl-C stops it), e.g. to pull what `make run` exported.
 store: $(STAMP)
-	$(BIN)/python -m console.devstore --dir .run/store serve
+	$(BIN)/python -m console.store.devstore --dir .run/store serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -16,7 +16,7 @@ from threadpoolctl import threadpool_limits
 from bench.common import busy_share, cpu_ticks
 from console.search.base import make_strategy
 from console.search.space import ChoiceParam
-from console.spec import SearchSpec
+from console.searchfile.spec import SearchSpec
 from node.datasets import load_dataset
 from node.estimators import build_estimator
 from node.trial import run_trial

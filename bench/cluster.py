@@ -12,11 +12,11 @@ from typing import Any
 
 from bench.common import cpu_ticks
 from console import keys_cli
-from console.keyring import ConsoleKeys
+from console.link.keyring import ConsoleKeys
 from console.local_nodes import LocalNodes
 from console.scheduler import events as ev
 from console.scheduler.core import Scheduler
-from console.spec import SearchSpec
+from console.searchfile.spec import SearchSpec
 
 JOIN_TIMEOUT_S = 60.0  # a node imports scikit-learn and starts its slot processes first
 STOP_TIMEOUT_S = 10.0

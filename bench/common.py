@@ -12,8 +12,8 @@ from typing import Any
 import tomli_w
 
 from console.search.space import encode_none
-from console.searchfile import load_search
-from console.spec import SearchSpec
+from console.searchfile.spec import SearchSpec
+from console.searchfile.toml_io import load_search
 
 LOOPBACK = "tcp://127.0.0.1:0"  # port 0: the OS picks a free port, so runs never collide
 

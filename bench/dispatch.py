@@ -9,7 +9,7 @@ from pathlib import Path
 from bench.cluster import run_search_sync
 from bench.common import busy_share, cpu_ticks, format_table, median, say, spread, write_search
 from bench.echo import EchoBench
-from console.spec import SearchSpec
+from console.searchfile.spec import SearchSpec
 
 GOAL_TRIALS_PER_S = 2000.0
 GOAL_SHARE_OF_RAW = 0.25

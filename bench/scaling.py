@@ -24,8 +24,8 @@ from pathlib import Path
 from bench.common import format_table, say, write_search
 from console.scheduler.checkpoint import Checkpointer, restore_ledger
 from console.scheduler.search_core import Peer, SearchCore
-from console.searchfile import load_search
-from console.spec import SearchSpec
+from console.searchfile.spec import SearchSpec
+from console.searchfile.toml_io import load_search
 from node import protocol as p
 
 TRIAL_SIZES = (1_000, 10_000, 100_000)

@@ -12,7 +12,7 @@ from console.scheduler.ledger import Ledger
 from console.scheduler.search_core import Peer, SearchCore
 from console.search.base import make_strategy
 from console.search.space import Param
-from console.spec import ClusterSpec, DatasetSpec, ModelSpec, SearchSpec
+from console.searchfile.spec import ClusterSpec, DatasetSpec, ModelSpec, SearchSpec
 from node import protocol as p
 
 # (params) -> (score, seconds the trial takes)

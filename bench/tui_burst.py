@@ -27,12 +27,12 @@ import zmq
 
 from bench.common import format_table, median, say, write_search
 from console import app as console_app
-from console.app import ConsoleApp
 from console.running_search import LaunchOptions
 from console.scheduler.core import MAX_MESSAGES_PER_WAKE, Scheduler
-from console.session import OpenedSearch
-from console.spec import SearchSpec
-from console.widgets.trials_table import TrialsTable
+from console.searchfile.session import OpenedSearch
+from console.searchfile.spec import SearchSpec
+from console.tui.app import ConsoleApp
+from console.tui.widgets.trials_table import TrialsTable
 from node import protocol as p
 from node.transport import make_dealer, routed
 

@@ -21,7 +21,7 @@ from bench.baselines import (
 from bench.breakdown import describe_run
 from bench.cluster import SearchRun, run_search_sync
 from bench.common import busy_share, format_table, median, say, spread, write_search
-from console.spec import SearchSpec
+from console.searchfile.spec import SearchSpec
 
 CORES = 2  # two nodes with one slot each; GridSearchCV with n_jobs=2
 SCORE_TOLERANCE = 1e-9

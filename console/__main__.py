@@ -10,12 +10,12 @@ import os
 import sys
 from pathlib import Path
 
-from console.keyring import InsecureBind, open_link
+from console.link.keyring import InsecureBind, open_link
 from console.local_nodes import default_slots
 from console.running_search import LaunchOptions
 from console.scheduler.checkpoint_lock import CheckpointLock, CheckpointLocked
-from console.searchfile import SearchFileError
-from console.session import CheckpointConflict, OpenedSearch, open_search
+from console.searchfile.session import CheckpointConflict, OpenedSearch, open_search
+from console.searchfile.toml_io import SearchFileError
 from node import package_version
 from node.curve import KeyFileError
 
@@ -24,10 +24,10 @@ EXIT_BAD_INPUT = 2
 # `hpo-console SUBCOMMAND ...`: each lives in its own module with its own `main(argv) -> int`.
 # Anything else is a search file to open, so `hpo-console sample.toml` stays the short form.
 SUBCOMMANDS: dict[str, str] = {
-    "export": "console.store_cli",
-    "pull": "console.store_cli",
-    "dataset": "console.store_cli",
-    "keys": "console.keys_cli",
+    "export": "console.store.store_cli",
+    "pull": "console.store.store_cli",
+    "dataset": "console.store.store_cli",
+    "keys": "console.link.keys_cli",
     "results": "console.results_cli",
 }
 
@@ -165,13 +165,13 @@ def _launch_options(args: argparse.Namespace) -> LaunchOptions:
 
 def _preflight(opened: OpenedSearch, path: Path) -> None:
     """Data, pipeline, metrics and CV are checked together before any node gets a trial."""
-    from console.preflight import check
+    from console.searchfile.preflight import check
 
     report = check(opened.spec)
     for note in report.notes:
         print(f"hpo-console: pre-flight: {note}", file=sys.stderr)
     if report.errors:
-        from console.tomlcheck import locate
+        from console.searchfile.tomlcheck import locate
 
         try:  # the key's line in the file, as for the search file's own errors
             lines = "\n".join(locate(str(path), path.read_text(), report.errors))
@@ -199,7 +199,7 @@ def _check_lock(opened: OpenedSearch) -> None:
 
 
 def _run_tui(opened: OpenedSearch, options: LaunchOptions) -> int:
-    from console.app import ConsoleApp
+    from console.tui.app import ConsoleApp
 
     app = ConsoleApp(opened, options)
     app.run()

@@ -13,7 +13,7 @@ from console.scheduler import events as ev
 from console.scheduler.core import Scheduler
 from console.scheduler.ledger import FAILED, Ledger
 from console.scheduler.snapshot import Snapshot
-from console.session import OpenedSearch
+from console.searchfile.session import OpenedSearch
 
 # SIGHUP too: a console whose SSH session dropped checkpoints and exits like one stopped.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -186,7 +186,7 @@ async def run_headless(
         reporter.say("hpo-console: the search finished but no trial scored (exit 1)")
         return 1
     if spec.export.auto and snap.state == "finished" and not running.finished_at_open:
-        from console.export import export_after_search
+        from console.store.export import export_after_search
 
         # Reports its own failure; the search's outcome (and exit status) stands either way.
         await asyncio.to_thread(export_after_search, checkpoint, reporter.say)

@@ -16,7 +16,7 @@ from typing import Any
 from console.records import TrialRecord, TrialStatus
 from console.scheduler.checkpoint import saved_records
 from console.search import objectives
-from console.searchfile import SearchFileError, SearchSpec, load_search
+from console.searchfile.toml_io import SearchFileError, SearchSpec, load_search
 
 # Columns before and after the params and metrics, in this order in every CSV and table.
 LEAD_COLUMNS = ("id", "status", "score", "std")

@@ -8,13 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from console.keyring import InsecureBind, open_link
+from console.link.keyring import InsecureBind, open_link
 from console.local_nodes import LocalNodes, connect_address, default_slots
 from console.scheduler import events as ev
 from console.scheduler.checkpoint_lock import CheckpointLocked
 from console.scheduler.core import Scheduler
-from console.session import OpenedSearch
-from console.spec import ClusterSpec
+from console.searchfile.session import OpenedSearch
+from console.searchfile.spec import ClusterSpec
 from node.curve import KeyFileError
 from node.transport import BindError
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from console.devstore import LocalStore
-from console.keyring import ConsoleKeys
+from console.link.keyring import ConsoleKeys
 from console.scheduler import events as ev
 from console.scheduler.core import Scheduler
-from console.searchfile import load_search
+from console.searchfile.toml_io import load_search
+from console.store.devstore import LocalStore
 
 REPO = Path(__file__).resolve().parent.parent
 HEARTBEAT_S = 0.2  # tests run with fast heartbeats so liveness decisions take ~0.6 s

@@ -14,7 +14,7 @@ from console.scheduler.checkpoint_lock import CheckpointLock
 from console.scheduler.journal import Journal, journal_path_for
 from console.scheduler.ledger import Ledger, Trial
 from console.search.base import Strategy, make_strategy
-from console.searchfile import SavedState, SearchSpec, save_search
+from console.searchfile.toml_io import SavedState, SearchSpec, save_search
 
 CHECKPOINT_EVERY_S = 2.0  # results are already durable in the journal; this bounds replay work
 # A big search's checkpoint takes a while to write (10,000 trials: ~0.35 s, in a thread for the

@@ -19,11 +19,11 @@ from pathlib import Path
 import zmq
 import zmq.asyncio
 
-from console.keyring import ConsoleKeys, is_loopback
+from console.link.gatekeeper import Gatekeeper, RefusalLog
+from console.link.keyring import ConsoleKeys, is_loopback
 from console.scheduler import events as ev
 from console.scheduler.checkpoint import Checkpointer, restore_ledger
 from console.scheduler.checkpoint_lock import CheckpointLock
-from console.scheduler.gatekeeper import Gatekeeper, RefusalLog
 from console.scheduler.ledger import Ledger
 from console.scheduler.nodes import NodeBook
 from console.scheduler.search_clock import SearchClock, restored_best_found
@@ -31,7 +31,7 @@ from console.scheduler.search_core import Output, Peer, SearchCore
 from console.scheduler.snapshot import Snapshot, take_snapshot
 from console.scheduler.states import SearchState
 from console.search.base import Strategy
-from console.searchfile import SavedState, SearchSpec
+from console.searchfile.toml_io import SavedState, SearchSpec
 from node import package_version
 from node import protocol as p
 from node.transport import make_router, routed

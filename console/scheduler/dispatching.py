@@ -16,7 +16,7 @@ from console.scheduler.leases import new_lease_id
 from console.scheduler.ledger import Trial
 from console.scheduler.nodes import NodeInfo
 from console.scheduler.states import SearchState
-from console.searchfile import SearchSpec
+from console.searchfile.toml_io import SearchSpec
 from node import protocol as p
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from console.scheduler.states import SearchState
 
 if TYPE_CHECKING:
     from console.scheduler.trial import Trial
-    from console.searchfile import SavedState
+    from console.searchfile.toml_io import SavedState
 
 
 class SearchClock:

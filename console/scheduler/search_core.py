@@ -30,7 +30,7 @@ from console.scheduler.outcomes import HandedBack, NodeFault, Outcome
 from console.scheduler.outputs import Output, Peer
 from console.scheduler.states import NodeState, SearchState
 from console.search.base import Strategy
-from console.searchfile import SearchSpec
+from console.searchfile.toml_io import SearchSpec
 from node import protocol as p
 
 # A node enforces each trial's deadline itself; the console's own deadline is a backstop that

@@ -52,7 +52,7 @@ def pruning_errors(spec: PruningSpec, cv: int | None, where: str = "search.pruni
 
 def read_pruning(table: Any, cv: int | None, errors: list[str]) -> PruningSpec | None:
     """[search.pruning]: pruner, min_trials, min_folds, percentile, p_threshold."""
-    from console.tomlcheck import Section  # here: tomlcheck imports this package's space
+    from console.searchfile.tomlcheck import Section  # here: tomlcheck imports this package's space
 
     d = PruningSpec()
     if table is None:  # no [search.pruning] (or not a table: already reported)

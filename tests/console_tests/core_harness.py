@@ -14,7 +14,7 @@ from console.records import TrialRecord
 from console.scheduler import events as ev
 from console.scheduler.checkpoint import restore_ledger
 from console.scheduler.search_core import Output, Peer, SearchCore
-from console.searchfile import SavedState, load_search
+from console.searchfile.toml_io import SavedState, load_search
 from node import protocol as p
 from tests.conftest import write_search
 

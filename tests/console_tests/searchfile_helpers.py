@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from console.searchfile import TRIAL_DEFAULTS, SavedState, SearchFileError, load_search
+from console.searchfile.toml_io import TRIAL_DEFAULTS, SavedState, SearchFileError, load_search
 
 FILES = Path(__file__).parent / "files"
 # The project's sample.toml is checked on its own; the other tests use a fixed copy of an SVC

@@ -13,8 +13,8 @@ from console.scheduler import checkpoint as checkpoint_module
 from console.scheduler.checkpoint import Checkpointer, restore_ledger
 from console.scheduler.journal import Journal, journal_path_for
 from console.scheduler.ledger import Ledger, Trial
-from console.searchfile import load_search
-from console.spec import SearchSpec
+from console.searchfile.spec import SearchSpec
+from console.searchfile.toml_io import load_search
 from tests.conftest import write_search
 
 GRID = 'seconds = { type = "choice", values = [0.0, 0.1, 0.2, 0.3] }'

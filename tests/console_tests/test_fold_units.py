@@ -11,7 +11,7 @@ from console.records import TrialRecord
 from console.scheduler import events as ev
 from console.scheduler.ledger import Trial
 from console.scheduler.states import SearchState
-from console.searchfile import SavedState
+from console.searchfile.toml_io import SavedState
 from node import protocol as p
 from tests.console_tests.core_harness import Harness
 
@@ -211,8 +211,8 @@ def test_pruning_runs_a_first_fold_then_fans_out_survivors_and_cancels_the_prune
 
 
 def test_a_pruned_trial_is_never_the_one_exported(tmp_path: Path) -> None:
-    from console.export import best_trial
-    from console.searchfile import load_search, save_search
+    from console.searchfile.toml_io import load_search, save_search
+    from console.store.export import best_trial
 
     h = Harness.for_search(tmp_path, space=GRID4, cv=3)
     rows = [

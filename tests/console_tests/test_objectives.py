@@ -15,7 +15,7 @@ from console.scheduler.states import SearchState
 from console.search import FloatParam, make_strategy
 from console.search.objectives import directions, measures, pareto_front, values_of
 from console.search.optuna_study import param_key
-from console.searchfile import SavedState
+from console.searchfile.toml_io import SavedState
 from tests.console_tests.core_harness import Harness
 
 OBJECTIVES = ["accuracy", "fit_time"]
@@ -206,7 +206,7 @@ def test_a_record_without_objective_values_restores_as_failed() -> None:
 
 def test_the_trial_detail_says_when_a_trial_is_on_the_front() -> None:
     from console.scheduler.ledger import Trial
-    from console.screens.trial_detail import describe_trial
+    from console.tui.screens.trial_detail import describe_trial
 
     trial = Trial(id=3, params={"C": 1.0}, status=TrialStatus.OK, score=0.9, duration_s=1.0)
     assert "on the Pareto front" in describe_trial(trial, "accuracy", on_front=True).plain

@@ -8,7 +8,7 @@ import pytest
 
 from console.search import ChoiceParam, FloatParam, make_strategy
 from console.search.pruning import PruningSpec
-from console.searchfile import SearchFileError, load_search
+from console.searchfile.toml_io import SearchFileError, load_search
 from tests.conftest import write_search
 
 SPACE = {"C": FloatParam(0.01, 100.0, log=True), "k": ChoiceParam(("a", "b", "c", "d", "e"))}
@@ -147,7 +147,7 @@ def test_strategies_that_cannot_run_are_errors_naming_the_key(tmp_path: Path, na
 
 
 def test_pruning_and_parallelism_survive_a_checkpoint(tmp_path: Path) -> None:
-    from console.searchfile import SavedState, save_search
+    from console.searchfile.toml_io import SavedState, save_search
 
     path = write_search(
         tmp_path, strategy="tpe", max_trials=6,

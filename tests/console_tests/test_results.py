@@ -22,7 +22,7 @@ from console.results import (
     results_frame,
 )
 from console.scheduler.journal import Journal, journal_path_for
-from console.searchfile import SavedState, load_search, save_search
+from console.searchfile.toml_io import SavedState, load_search, save_search
 from tests.conftest import REPO, write_search
 
 pytestmark = pytest.mark.timeout(60)

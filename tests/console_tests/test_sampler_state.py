@@ -18,7 +18,7 @@ from console.records import TrialRecord, TrialStatus
 from console.scheduler.checkpoint import restore_ledger, saved_records
 from console.scheduler.journal import Journal, journal_path_for
 from console.search import sampler_state
-from console.searchfile import SavedState, load_search, save_search
+from console.searchfile.toml_io import SavedState, load_search, save_search
 from tests.conftest import write_search
 
 FOUR = (

@@ -8,7 +8,7 @@ from console.scheduler import events as ev
 from console.scheduler.nodes import QUARANTINE_AFTER
 from console.scheduler.search_core import STALL_REPORT_AFTER_S, Peer
 from console.scheduler.states import SearchState
-from console.searchfile import SavedState
+from console.searchfile.toml_io import SavedState
 from node import protocol as p
 from tests.console_tests.core_harness import Harness, SimNode
 

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from console import atomicfile, searchfile
+from console import atomicfile
 from console.search import ChoiceParam, FloatParam, IntParam
-from console.searchfile import (
+from console.searchfile import toml_io as searchfile
+from console.searchfile.toml_io import (
     SavedState,
     SearchFileError,
     StateMismatchError,

@@ -6,7 +6,7 @@ import pickle
 
 import pytest
 
-from console.searchfile import SearchFileError, load_search, save_search
+from console.searchfile.toml_io import SearchFileError, load_search, save_search
 from tests.console_tests.searchfile_helpers import FILES, SAMPLE, errors_of, state_for, trial
 
 

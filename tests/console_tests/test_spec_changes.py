@@ -1,4 +1,4 @@
-"""Which edits of a saved search keep its results (console/spec_changes.py, console/extend.py)."""
+"""Which edits of a saved search keep its results (console/searchfile: spec_changes, extend)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from console.extend import ExtendRefused, extend
 from console.records import TrialRecord
 from console.scheduler.journal import Journal, journal_path_for
 from console.search.space import ChoiceParam, FloatParam, IntParam
-from console.searchfile import SavedState, load_search, save_search
-from console.session import CheckpointConflict, open_search
-from console.spec_changes import compare, inside
+from console.searchfile.extend import ExtendRefused, extend
+from console.searchfile.session import CheckpointConflict, open_search
+from console.searchfile.spec_changes import compare, inside
+from console.searchfile.toml_io import SavedState, load_search, save_search
 from tests.conftest import write_search
 
 SPACE = 'seconds = { type = "choice", values = [0.0, 0.01] }'

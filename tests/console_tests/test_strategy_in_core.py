@@ -10,7 +10,7 @@ from optuna.trial import TrialState
 from console.scheduler.checkpoint import restore_ledger
 from console.scheduler.states import SearchState
 from console.search.optuna_study import param_key
-from console.searchfile import SavedState
+from console.searchfile.toml_io import SavedState
 from node import protocol as p
 from tests.console_tests.core_harness import Harness
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from console.preflight import check
 from console.search.grid import GridStrategy
 from console.search.random_search import RandomStrategy
 from console.search.space import is_active, parse_space
-from console.searchfile import SearchFileError, load_search, save_search
-from console.spec import spec_from_dict
+from console.searchfile.preflight import check
+from console.searchfile.spec import spec_from_dict
+from console.searchfile.toml_io import SearchFileError, load_search, save_search
 from tests.console_tests.searchfile_helpers import state_for, trial
 
 REPO = Path(__file__).resolve().parents[2]
@@ -275,7 +275,7 @@ def test_a_search_file_error_still_comes_first(tmp_path: Path) -> None:
 
 def test_trial_detail_shows_every_metric() -> None:
     from console.scheduler.ledger import Trial
-    from console.screens.trial_detail import describe_trial
+    from console.tui.screens.trial_detail import describe_trial
 
     trial = Trial(
         id=3,

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from console.devstore import LocalStore
-from console.searchfile import load_search
+from console.searchfile.toml_io import load_search
+from console.store.devstore import LocalStore
 from tests.conftest import wait_until, write_search
 from tests.deploy_tests.compose_local import LocalCompose, load_compose, read_image_config
 from tests.store_tests.conftest import add_export

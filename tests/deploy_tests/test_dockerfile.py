@@ -103,7 +103,7 @@ def test_the_build_context_is_an_allow_list_of_what_the_dockerfile_copies() -> N
 
 def test_every_file_the_packages_read_at_run_time_is_package_data() -> None:
     """The image installs a wheel, not the checkout, and a wheel carries only the .py files plus
-    what [tool.setuptools.package-data] names: a missing console/app.tcss breaks the TUI there."""
+    what [tool.setuptools.package-data] names: a missing tui/app.tcss breaks the TUI there."""
     setuptools_config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
     declared: dict[str, list[str]] = setuptools_config.get("package-data", {})
     missing = []

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import zmq
 
-from console.scheduler.gatekeeper import Gatekeeper, RefusalLog
+from console.link.gatekeeper import Gatekeeper, RefusalLog
 from node.handshake import HUNG_UP_ONCE, HandshakeWatch
 from node.identity import default_node_id
 from tests.conftest import REPO, wait_until
@@ -85,8 +85,8 @@ def test_keyed_nodes_racing_a_busy_console_start_raise_no_alarm(tmp_path: Path) 
     1.5 s (ZAP answered late, the nodes give up mid-handshake): no refusal may be reported."""
     import asyncio
 
-    from console import keys_cli
-    from console.keyring import ConsoleKeys
+    from console.link import keys_cli
+    from console.link.keyring import ConsoleKeys
     from console.scheduler import events as ev
     from tests.conftest import NodeProcs, Recorder, make_scheduler, write_search
 

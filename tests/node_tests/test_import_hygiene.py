@@ -14,7 +14,7 @@ from tests.conftest import REPO
     "modules",
     [
         "node, node.__main__, node.worker, node.runner, node.trial, node.protocol, node.transport",
-        "console.scheduler.core, console.headless, console.searchfile, console.search.base",
+        "console.scheduler.core, console.headless, console.searchfile.toml_io, console.search.base",
     ],
 )
 def test_no_textual_in_sys_modules(modules: str) -> None:

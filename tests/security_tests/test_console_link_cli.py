@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from console import keys_cli
+from console.link import keys_cli
 from tests.conftest import REPO, write_search
 
 pytestmark = pytest.mark.timeout(120)

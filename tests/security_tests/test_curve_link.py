@@ -10,11 +10,11 @@ import pytest
 import zmq
 import zmq.asyncio
 
-from console import keys_cli
-from console.keyring import ConsoleKeys
+from console.link import keys_cli
+from console.link.gatekeeper import Gatekeeper, RefusalLog
+from console.link.keyring import ConsoleKeys
 from console.scheduler import events as ev
-from console.scheduler.gatekeeper import Gatekeeper, RefusalLog
-from console.searchfile import load_search
+from console.searchfile.toml_io import load_search
 from node.curve import load_node_keys, write_node_bundle
 from node.transport import make_dealer, make_router
 from tests.conftest import NodeProcs, Recorder, make_scheduler, wait_for, wait_until, write_search

@@ -6,8 +6,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from console.devstore import LocalStore
-from console.searchfile import SavedState, load_search, save_search
+from console.searchfile.toml_io import SavedState, load_search, save_search
+from console.store.devstore import LocalStore
 from tests.conftest import write_search
 
 DECISION_TREE_SPACE = 'max_depth = { type = "choice", values = [2, 3, 4] }'

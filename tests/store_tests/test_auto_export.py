@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from console.devstore import LocalStore
-from console.searchfile import load_search
+from console.searchfile.toml_io import load_search
+from console.store.devstore import LocalStore
 from tests.conftest import write_search
 from tests.store_tests.conftest import DECISION_TREE_SPACE, add_export
 from tests.store_tests.test_store_cli import hpo_console

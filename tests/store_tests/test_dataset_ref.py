@@ -8,8 +8,8 @@ import pytest
 from sklearn.datasets import load_iris
 
 from console.__main__ import main
-from console.devstore import LocalStore
 from console.scheduler import events as ev
+from console.store.devstore import LocalStore
 from node.objectfetch import cached_path, fetch_dataset
 from node.s3 import StoreError
 from tests.conftest import NodeProcs, Recorder, run_to_end, write_search

@@ -12,11 +12,11 @@ import pytest
 from sklearn.datasets import load_iris
 from sklearn.tree import DecisionTreeClassifier
 
-from console import modelfile
 from console.__main__ import main
-from console.devstore import LocalStore
-from console.export import ExportError, export_best, store_config
-from console.searchfile import load_search
+from console.searchfile.toml_io import load_search
+from console.store import modelfile
+from console.store.devstore import LocalStore
+from console.store.export import ExportError, export_best, store_config
 from node.s3 import StoreConfig, StoreError
 from tests.store_tests.conftest import object_keys, saved_search, trial_row
 

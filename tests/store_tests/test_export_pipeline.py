@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from console import modelfile
-from console.devstore import LocalStore
-from console.export import export_best
-from console.searchfile import SavedState, load_search, save_search
+from console.searchfile.toml_io import SavedState, load_search, save_search
+from console.store import modelfile
+from console.store.devstore import LocalStore
+from console.store.export import export_best
 from node.datasets import load_table
 from node.pipelines import build_model
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from console.devstore import LocalStore
+from console.store.devstore import LocalStore
 from tests.conftest import REPO, write_search
 from tests.store_tests.conftest import add_export, saved_search, trial_row
 
@@ -85,9 +85,16 @@ def test_store_errors_exit_1(store_env: LocalStore, bucket: str) -> None:
 
 
 def test_make_run_wrapper_starts_a_store_for_the_command_and_stops_it(tmp_path: Path) -> None:
-    """`python -m console.devstore run -- CMD` (what `make run` does), with a real weed."""
+    """`python -m console.store.devstore run -- CMD` (what `make run` does), with a real weed."""
     probe = "import os, sys; print(os.environ['MINIO_ENDPOINT']); sys.exit(3)"
-    wrapper = [sys.executable, "-m", "console.devstore", "--dir", str(tmp_path / "store"), "run"]
+    wrapper = [
+        sys.executable,
+        "-m",
+        "console.store.devstore",
+        "--dir",
+        str(tmp_path / "store"),
+        "run",
+    ]
     done = subprocess.run(
         [*wrapper, "--", sys.executable, "-c", probe],
         capture_output=True, text=True, cwd=REPO, timeout=50,
@@ -111,7 +118,14 @@ def test_make_run_wrapper_stops_the_store_when_the_terminal_hangs_up(tmp_path: P
     """A dropped SSH session sends SIGHUP to the whole foreground group: the console exits on
     it, and the wrapper must outlive it long enough to stop the store (no orphan on the port)."""
     command = "import time; print('ready', flush=True); time.sleep(60)"
-    wrapper = [sys.executable, "-m", "console.devstore", "--dir", str(tmp_path / "store"), "run"]
+    wrapper = [
+        sys.executable,
+        "-m",
+        "console.store.devstore",
+        "--dir",
+        str(tmp_path / "store"),
+        "run",
+    ]
     proc = subprocess.Popen(
         [*wrapper, "--", sys.executable, "-c", command],
         stdout=subprocess.PIPE, text=True, cwd=REPO, start_new_session=True,

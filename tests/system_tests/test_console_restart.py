@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from console.scheduler.checkpoint import restore_ledger
-from console.searchfile import load_search
+from console.searchfile.toml_io import load_search
 from tests.conftest import REPO, wait_until, write_search
 
 pytestmark = pytest.mark.timeout(180)

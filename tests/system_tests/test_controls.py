@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from console.scheduler import events as ev
-from console.searchfile import load_search
+from console.searchfile.toml_io import load_search
 from tests.conftest import (
     NodeProcs,
     Recorder,

@@ -11,7 +11,7 @@ import pytest
 
 from console.scheduler import events as ev
 from console.scheduler.ledger import RUNNING
-from console.searchfile import load_search
+from console.searchfile.toml_io import load_search
 from tests.conftest import (
     HEARTBEAT_S,
     NodeProcs,

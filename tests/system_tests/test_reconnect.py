@@ -10,7 +10,7 @@ import pytest
 
 from console.scheduler import events as ev
 from console.scheduler.core import Scheduler
-from console.searchfile import load_search
+from console.searchfile.toml_io import load_search
 from tests.conftest import NodeProcs, Recorder, make_scheduler, wait_for, write_search
 
 pytestmark = pytest.mark.timeout(120)

@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from console.scheduler import events as ev
-from console.searchfile import load_search
+from console.searchfile.toml_io import load_search
 from tests.conftest import NodeProcs, Recorder, run_to_end, start_search, wait_for, write_search
 
 pytestmark = pytest.mark.timeout(120)

@@ -14,7 +14,7 @@ import pytest
 from sklearn.datasets import load_iris
 
 from console.scheduler import events as ev
-from console.searchfile import load_search
+from console.searchfile.toml_io import load_search
 from tests.conftest import NodeProcs, Recorder, start_search, wait_for, write_search
 
 pytestmark = pytest.mark.timeout(120)

@@ -9,7 +9,7 @@ import pytest
 
 from console.scheduler.checkpoint import restore_ledger
 from console.search.optuna_study import param_key
-from console.searchfile import load_search
+from console.searchfile.toml_io import load_search
 from tests.conftest import NodeProcs, Recorder, run_to_end, write_search
 
 pytestmark = pytest.mark.timeout(120)

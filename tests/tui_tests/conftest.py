@@ -11,10 +11,10 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import DataTable
 
-from console.app import ConsoleApp
 from console.running_search import LaunchOptions
-from console.session import open_search
-from console.widgets.event_log import EventLog
+from console.searchfile.session import open_search
+from console.tui.app import ConsoleApp
+from console.tui.widgets.event_log import EventLog
 
 SIZE = (120, 40)
 

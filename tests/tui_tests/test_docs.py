@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from console.controls import BINDINGS
-from console.screens.help import key_names
+from console.tui.controls import BINDINGS
+from console.tui.screens.help import key_names
 from tests.conftest import REPO
 
 

@@ -15,16 +15,16 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from console.app import ConsoleApp
 from console.running_search import LaunchOptions
 from console.scheduler.core import CONSOLE_VERSIONS, Scheduler
 from console.scheduler.search_core import Peer
 from console.scheduler.states import SearchState
 from console.search.base import make_strategy
-from console.searchfile import TRIAL_DEFAULTS, SavedState, load_search, save_search
-from console.session import open_search
-from console.widgets.nodes_table import NodesTable
-from console.widgets.trials_table import TrialsTable
+from console.searchfile.session import open_search
+from console.searchfile.toml_io import TRIAL_DEFAULTS, SavedState, load_search, save_search
+from console.tui.app import ConsoleApp
+from console.tui.widgets.nodes_table import NodesTable
+from console.tui.widgets.trials_table import TrialsTable
 from node import protocol as p
 from tests.conftest import write_search
 from tests.tui_tests.conftest import until

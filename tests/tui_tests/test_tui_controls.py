@@ -8,13 +8,13 @@ from pathlib import Path
 import zmq
 import zmq.asyncio
 
-from console.screens.confirm import ConfirmScreen
-from console.screens.help import HelpScreen
-from console.screens.node_detail import NodeDetailScreen
-from console.screens.trial_detail import TrialDetailScreen
-from console.searchfile import load_search
-from console.widgets.status_bar import StatusBar
-from console.widgets.trials_table import TrialsTable
+from console.searchfile.toml_io import load_search
+from console.tui.screens.confirm import ConfirmScreen
+from console.tui.screens.help import HelpScreen
+from console.tui.screens.node_detail import NodeDetailScreen
+from console.tui.screens.trial_detail import TrialDetailScreen
+from console.tui.widgets.status_bar import StatusBar
+from console.tui.widgets.trials_table import TrialsTable
 from node import protocol as p
 from tests.conftest import write_search
 from tests.tui_tests.conftest import SIZE, log_text, make_app, table_rows, text_of, until

@@ -10,10 +10,10 @@ import pytest
 import zmq
 
 from console.scheduler.search_core import Output, SearchCore
-from console.screens.help import HelpScreen
-from console.searchfile import load_search
-from console.widgets.stall_banner import StallBanner
-from console.widgets.status_bar import StatusBar
+from console.searchfile.toml_io import load_search
+from console.tui.screens.help import HelpScreen
+from console.tui.widgets.stall_banner import StallBanner
+from console.tui.widgets.status_bar import StatusBar
 from tests.conftest import write_search
 from tests.tui_tests.conftest import SIZE, log_text, make_app, text_of, until
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from textual.widgets import Static
 
-from console.screens.path_prompt import PathPrompt
-from console.searchfile import load_search
+from console.searchfile.toml_io import load_search
+from console.tui.screens.path_prompt import PathPrompt
 from tests.conftest import write_search
 from tests.tui_tests.conftest import SIZE, log_text, make_app, text_of, until
 

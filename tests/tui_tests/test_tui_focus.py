@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from console.widgets.event_log import EventLog
+from console.tui.widgets.event_log import EventLog
 from tests.conftest import write_search
 from tests.tui_tests.conftest import SIZE, log_text, make_app, until
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from console.headless import format_duration
-from console.searchfile import SavedState, load_search, save_search
-from console.widgets.best_panel import BestPanel
-from console.widgets.status_bar import StatusBar
+from console.searchfile.toml_io import SavedState, load_search, save_search
+from console.tui.widgets.best_panel import BestPanel
+from console.tui.widgets.status_bar import StatusBar
 from tests.conftest import write_search
 from tests.tui_tests.conftest import SIZE, log_text, make_app, text_of, until
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from console.searchfile import load_search
-from console.widgets.best_panel import BestPanel
-from console.widgets.nodes_table import NodesTable
-from console.widgets.status_bar import StatusBar
-from console.widgets.trials_table import TrialsTable
+from console.searchfile.toml_io import load_search
+from console.tui.widgets.best_panel import BestPanel
+from console.tui.widgets.nodes_table import NodesTable
+from console.tui.widgets.status_bar import StatusBar
+from console.tui.widgets.trials_table import TrialsTable
 from tests.conftest import write_search
 from tests.tui_tests.conftest import SIZE, log_text, make_app, table_rows, text_of, until
 

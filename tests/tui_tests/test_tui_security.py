@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import zmq
 
-from console import keys_cli
-from console.widgets.status_bar import StatusBar
+from console.link import keys_cli
+from console.tui.widgets.status_bar import StatusBar
 from tests.conftest import write_search
 from tests.tui_tests.conftest import SIZE, log_text, make_app, text_of, until
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from console.searchfile import load_search
+from console.searchfile.toml_io import load_search
 from tests.conftest import REPO, write_search
 
 SLOW = 'seconds = { type = "choice", values = [0.5, 0.51, 0.52, 0.53, 0.54, 0.55, 0.56, 0.57] }'

@@ -11,18 +11,18 @@ from rich.color import Color, ColorSystem
 from textual.app import App, ComposeResult
 from textual.widget import Widget
 
-from console.app import ConsoleApp
 from console.records import TrialStatus
 from console.scheduler.ledger import Ledger
 from console.scheduler.snapshot import NodeView, Snapshot
 from console.scheduler.trial import Trial
+from console.tui.app import ConsoleApp
+from console.tui.widgets.colours import CONSOLE_ANSI
+from console.tui.widgets.event_log import EventLog
+from console.tui.widgets.params_cell import elide_pairs
+from console.tui.widgets.score_chart import BLOCKS, ScoreChart, columns_of
+from console.tui.widgets.status_bar import StatusBar
+from console.tui.widgets.trials_table import TrialsTable
 from console.view_updates import LogLine
-from console.widgets.colours import CONSOLE_ANSI
-from console.widgets.event_log import EventLog
-from console.widgets.params_cell import elide_pairs
-from console.widgets.score_chart import BLOCKS, ScoreChart, columns_of
-from console.widgets.status_bar import StatusBar
-from console.widgets.trials_table import TrialsTable
 from tests.tui_tests.conftest import table_rows
 
 pytestmark = pytest.mark.timeout(60)

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from console.scheduler.snapshot import NodeView
-from console.widgets.keyed_rows import KeyedRows
+from console.tui.widgets.keyed_rows import KeyedRows
 
 NODE_STATE_STYLES = {
     "idle": "yellow",

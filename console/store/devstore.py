@@ -212,7 +212,7 @@ def serve(folder: Path, s3_port: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m console.devstore", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m console.store.devstore", description=__doc__)
     parser.add_argument("--dir", type=Path, default=Path(".run/store"), help="data folder")
     parser.add_argument("--s3-port", type=int, default=18333, help="preferred S3 port")
     sub = parser.add_subparsers(dest="action", required=True)

@@ -12,14 +12,14 @@ from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 
 from console.results import pareto_ids
-from console.screens.confirm import ConfirmScreen
-from console.screens.help import HelpScreen, key_names
-from console.screens.node_detail import NodeDetailScreen, describe_node
-from console.screens.trial_detail import TrialDetailScreen
-from console.widgets.trials_table import TrialsTable
+from console.tui.screens.confirm import ConfirmScreen
+from console.tui.screens.help import HelpScreen, key_names
+from console.tui.screens.node_detail import NodeDetailScreen, describe_node
+from console.tui.screens.trial_detail import TrialDetailScreen
+from console.tui.widgets.trials_table import TrialsTable
 
 if TYPE_CHECKING:
-    from console.app import ConsoleApp
+    from console.tui.app import ConsoleApp
 
 # Only keys that survive SSH and tmux: letters, F-keys, ctrl+letter. The first few are what a
 # narrow footer shows, so they come first.

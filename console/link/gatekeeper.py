@@ -23,8 +23,8 @@ import zmq
 import zmq.asyncio
 from zmq.utils.monitor import parse_monitor_message
 
-from console.keyring import ConsoleKeys
-from console.scheduler.closed_peers import ClosedPeers
+from console.link.closed_peers import ClosedPeers
+from console.link.keyring import ConsoleKeys
 
 log = logging.getLogger("hpo.gatekeeper")
 

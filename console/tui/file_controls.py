@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING
 
 from textual import work
 
-from console.screens.path_prompt import PathPrompt
-from console.searchfile import SearchFileError, load_search
-from console.session import CheckpointConflict, open_search
+from console.searchfile.session import CheckpointConflict, open_search
+from console.searchfile.toml_io import SearchFileError, load_search
+from console.tui.screens.path_prompt import PathPrompt
 
 if TYPE_CHECKING:
-    from console.app import ConsoleApp
+    from console.tui.app import ConsoleApp
 
 
 class FileControls:
@@ -70,7 +70,7 @@ class FileControls:
         except (SearchFileError, CheckpointConflict) as exc:
             self.notify(str(exc), title=f"Cannot open {path}", severity="error", timeout=15)
             return
-        from console.preflight import check
+        from console.searchfile.preflight import check
 
         # The same pre-flight as at start-up: a search that would burn its trials never starts.
         report = await asyncio.to_thread(check, opened.spec)

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 
 from textual import work
 
-from console.export import ExportError, store_config
+from console.store.export import ExportError, store_config
 
 if TYPE_CHECKING:
-    from console.app import ConsoleApp
+    from console.tui.app import ConsoleApp
 
 
 class Exporting:

@@ -7,8 +7,8 @@ import platform
 from importlib import metadata
 from typing import Any
 
-from console import modelfile
-from console.searchfile import LoadedSearch
+from console.searchfile.toml_io import LoadedSearch
+from console.store import modelfile
 
 MANIFEST_FORMAT = "zmq-hpo/best-model/1"
 

@@ -7,7 +7,7 @@ from textual.widgets import Static
 
 from console.headless import format_duration
 from console.scheduler.snapshot import Snapshot
-from console.widgets.params_cell import format_params
+from console.tui.widgets.params_cell import format_params
 
 __all__ = ["BestPanel", "format_params"]
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from console.search.space import ChoiceParam, IntParam, Param, is_active
-from console.spec import SearchSpec
+from console.searchfile.spec import SearchSpec
 from node import pipelines, splitting
 from node.datasets import CATEGORICAL, DatasetError, DatasetUnavailable, Table, load_table
 

@@ -8,7 +8,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from console.keyring import read_allow_list
+from console.link.keyring import read_allow_list
 from node.curve import (
     CONSOLE,
     NODE,

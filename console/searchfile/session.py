@@ -5,8 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from console.extend import ExtendRefused, extend
-from console.searchfile import LoadedSearch, SavedState, SearchFileError, SearchSpec, load_search
+from console.searchfile.extend import ExtendRefused, extend
+from console.searchfile.toml_io import (
+    LoadedSearch,
+    SavedState,
+    SearchFileError,
+    SearchSpec,
+    load_search,
+)
 
 
 class CheckpointConflict(Exception):
@@ -26,7 +32,7 @@ def open_search(path: Path, *, save_to: Path | None = None, fresh: bool = False)
 
     Reopening a checkpoint keeps writing to it. A search file whose checkpoint already holds the
     same search resumes from it; one that only raises the budget or widens the space extends it
-    (console/extend.py); one holding a different search is never overwritten.
+    (console/searchfile/extend.py); one holding a different search is never overwritten.
     Raises SearchFileError or CheckpointConflict.
     """
     loaded = load_search(path)

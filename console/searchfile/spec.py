@@ -10,13 +10,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from console import tabular_spec
 from console.search.base import DEFAULT_STRATEGY, STRATEGY_NAMES, space_errors, strategy_problem
 from console.search.objectives import objectives_errors
 from console.search.pruning import PruningSpec, read_pruning
 from console.search.space import Param, decode_none, describe, parse_space, suggest
-from console.spec_checks import check_model, check_scoring, scorer_names
-from console.tomlcheck import Section
+from console.searchfile import tabular_spec
+from console.searchfile.spec_checks import check_model, check_scoring, scorer_names
+from console.searchfile.tomlcheck import Section
 
 SKLEARN_DATASETS = ("iris", "wine", "digits", "breast_cancer", "diabetes")
 SPEC_TABLES = ("search", "dataset", "model", "space", "cluster", "export")
@@ -123,8 +123,8 @@ class SearchSpec:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def config_canonical(self) -> dict[str, Any]:
-        """What config_hash covers, as plain data (console/spec_changes.py compares it key by
-        key to tell a budget or space change, which keeps results, from one that does not)."""
+        """What config_hash covers, as plain data (searchfile/spec_changes.py compares it key by key
+        to tell a budget or space change, which keeps results, from one that does not)."""
         canonical: dict[str, Any] = {
             "strategy": self.strategy,
             "seed": self.seed,

@@ -11,7 +11,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from console.objectstore import NOT_CONFIGURED, ObjectStore, StoreConfig, StoreError, parse_s3_url
+from console.store.objectstore import (
+    NOT_CONFIGURED,
+    ObjectStore,
+    StoreConfig,
+    StoreError,
+    parse_s3_url,
+)
 
 EXIT_STORE = 1
 EXIT_BAD_INPUT = 2
@@ -53,8 +59,8 @@ def _export_parser() -> argparse.ArgumentParser:
 
 
 def _export(args: argparse.Namespace, config: StoreConfig) -> int:
-    from console.export import ExportError, best_trial, export_best
-    from console.searchfile import SearchFileError, load_search
+    from console.searchfile.toml_io import SearchFileError, load_search
+    from console.store.export import ExportError, best_trial, export_best
 
     try:
         loaded = load_search(args.file)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from console.search.space import ChoiceParam, Param
-from console.searchfile import SearchSpec
+from console.searchfile.toml_io import SearchSpec
 
 BUDGET_KEY = "max_trials"
 GRID_INDEX_LIMIT = 1_000_000  # renumbering walks the new grid once; bigger grids are refused

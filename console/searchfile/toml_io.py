@@ -13,7 +13,7 @@ import tomli_w
 from console.atomicfile import write_atomically
 from console.records import ROW_DEFAULTS, SAVED_STATUSES, OpenLease, RecordError
 from console.search.space import NONE_TOKEN, decode_none, describe, encode_none, suggest
-from console.spec import (
+from console.searchfile.spec import (
     SPEC_TABLES,
     ClusterSpec,
     DatasetSpec,
@@ -22,7 +22,7 @@ from console.spec import (
     SearchSpec,
     spec_from_dict,
 )
-from console.tomlcheck import Section, locate, syntax_error
+from console.searchfile.tomlcheck import Section, locate, syntax_error
 
 STATE_STATUSES = ("pending", "running", "paused", "stopped", "finished")
 TRIAL_STATUSES = tuple(str(status) for status in SAVED_STATUSES)

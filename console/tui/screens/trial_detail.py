@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from console.scheduler.ledger import Trial
-from console.widgets.trials_table import charged_tries
+from console.tui.widgets.trials_table import charged_tries
 
 
 def describe_trial(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from console import tabular_spec
 from console.search.space import Param, suggest
+from console.searchfile import tabular_spec
 from node import estimators, splitting
 
 

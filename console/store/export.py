@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from console import modelfile
-from console.manifest import build_manifest, still_current
-from console.objectstore import SET_ENV, ObjectStore, StoreConfig, StoreError
-from console.searchfile import LoadedSearch, SearchFileError, load_search
+from console.searchfile.toml_io import LoadedSearch, SearchFileError, load_search
+from console.store import modelfile
+from console.store.manifest import build_manifest, still_current
+from console.store.objectstore import SET_ENV, ObjectStore, StoreConfig, StoreError
 
 POINTER_NAME = "best.json"
 

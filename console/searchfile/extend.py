@@ -9,8 +9,14 @@ from console.records import TrialRecord, TrialStatus
 from console.scheduler.checkpoint import saved_records
 from console.search.base import make_strategy
 from console.search.sampler_state import portable
-from console.searchfile import LoadedSearch, SavedState, SearchSpec
-from console.spec_changes import GRID_INDEX_LIMIT, SpecChanges, compare, inside, params_key
+from console.searchfile.spec_changes import (
+    GRID_INDEX_LIMIT,
+    SpecChanges,
+    compare,
+    inside,
+    params_key,
+)
+from console.searchfile.toml_io import LoadedSearch, SavedState, SearchSpec
 
 
 class ExtendRefused(Exception):

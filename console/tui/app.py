@@ -14,23 +14,23 @@ from textual.app import App, ComposeResult
 from textual.containers import Container, Vertical
 from textual.reactive import Reactive
 
-from console.controls import BINDINGS, Controls
-from console.exporting import Exporting
-from console.file_controls import FileControls
 from console.local_nodes import connect_address
 from console.running_search import LAUNCH_ERRORS, LaunchOptions, RunningSearch
 from console.scheduler.ledger import Ledger
-from console.session import OpenedSearch
+from console.searchfile.session import OpenedSearch
+from console.tui.controls import BINDINGS, Controls
+from console.tui.exporting import Exporting
+from console.tui.file_controls import FileControls
+from console.tui.widgets.best_panel import BestPanel
+from console.tui.widgets.colours import CONSOLE_ANSI
+from console.tui.widgets.event_log import EventLog
+from console.tui.widgets.key_bar import KeyBar
+from console.tui.widgets.nodes_table import NodesTable
+from console.tui.widgets.score_chart import ScoreChart
+from console.tui.widgets.stall_banner import StallBanner
+from console.tui.widgets.status_bar import StatusBar
+from console.tui.widgets.trials_table import TrialsTable
 from console.view_updates import PendingUpdates
-from console.widgets.best_panel import BestPanel
-from console.widgets.colours import CONSOLE_ANSI
-from console.widgets.event_log import EventLog
-from console.widgets.key_bar import KeyBar
-from console.widgets.nodes_table import NodesTable
-from console.widgets.score_chart import ScoreChart
-from console.widgets.stall_banner import StallBanner
-from console.widgets.status_bar import StatusBar
-from console.widgets.trials_table import TrialsTable
 
 REFRESH_EVERY_S = 0.1  # coalesce: widgets change at most ten times a second
 WIDE_FROM_COLUMNS = 120

@@ -13,8 +13,8 @@ from textual.widgets import DataTable
 
 from console.headless import format_duration
 from console.scheduler.ledger import FAILED, OK, PENDING, PRUNED, RUNNING, Ledger, Trial
-from console.widgets.keyed_rows import KeyedRows
-from console.widgets.params_cell import ParamsCell, ParamsLayout
+from console.tui.widgets.keyed_rows import KeyedRows
+from console.tui.widgets.params_cell import ParamsCell, ParamsLayout
 
 MAX_ROWS = 300
 PAIRS_FROM_WIDTH = 30  # a narrower params column shows values only, named in its header

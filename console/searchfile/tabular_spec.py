@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from console.search.space import ChoiceParam, Param, describe, suggest
-from console.tomlcheck import Section
+from console.searchfile.tomlcheck import Section
 from node import estimators, pipelines, splitting
 
 CV_KEYS = ("kind", "n_splits", "n_repeats", "shuffle", "seed", "group")
