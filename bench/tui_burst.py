@@ -26,11 +26,11 @@ from typing import Any
 import zmq
 
 from bench.common import format_table, median, say, write_search
-from console import app as console_app
 from console.running_search import LaunchOptions
 from console.scheduler.core import MAX_MESSAGES_PER_WAKE, Scheduler
 from console.searchfile.session import OpenedSearch
 from console.searchfile.spec import SearchSpec
+from console.tui import app as console_app
 from console.tui.app import ConsoleApp
 from console.tui.widgets.trials_table import TrialsTable
 from node import protocol as p
@@ -215,10 +215,10 @@ async def _console(
 ) -> tuple[float, float, float, list[float], dict[str, float]]:
     now = time.monotonic()
     opened = OpenedSearch(spec, None, folder / "console.toml")
-    app = _TimedConsole(opened, LaunchOptions(local_nodes=0), clock=lambda: now)
+    app = _TimedConsole.running_here(opened, LaunchOptions(local_nodes=0), clock=lambda: now)
     async with app.run_test(size=SIZE) as pilot:
         await _until(lambda: opened.checkpoint.exists(), "the first checkpoint")
-        scheduler = app.running.scheduler  # type: ignore[union-attr]
+        scheduler = app.link.host.running.scheduler  # type: ignore[attr-defined]
         # The app does not hear of the N leases: a real burst comes with its dispatches spread
         # out, each showing at most once before its result lands on the same row.
         sink, scheduler.on_event = scheduler.on_event, lambda _event: None

@@ -24,6 +24,7 @@ EXIT_BAD_INPUT = 2
 # `hpo-console SUBCOMMAND ...`: each lives in its own module with its own `main(argv) -> int`.
 # Anything else is a search file to open, so `hpo-console sample.toml` stays the short form.
 SUBCOMMANDS: dict[str, str] = {
+    "attach": "console.attach.cli",
     "export": "console.store.store_cli",
     "pull": "console.store.store_cli",
     "dataset": "console.store.store_cli",
@@ -41,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
         "store), 'hpo-console pull s3://BUCKET/SEARCH/best.json -o FILE', "
         "'hpo-console dataset push FILE s3://BUCKET/KEY', 'hpo-console keys init|add-node|"
         "list|remove-node' (CurveZMQ keys for the node link), 'hpo-console results "
-        "CHECKPOINT' (the trials as a table, CSV or JSON); each has --help.",
+        "CHECKPOINT' (the trials as a table, CSV or JSON), 'hpo-console attach [CHECKPOINT | "
+        "ADDRESS]' (the TUI on a search another console runs; q detaches); each has --help.",
     )
     parser.add_argument("file", type=Path, help="search file, or a saved checkpoint to resume")
     parser.add_argument(
@@ -67,6 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow listening beyond loopback without keys (any host that reaches the port "
         "can join): only on a network you trust",
+    )
+    parser.add_argument(
+        "--control-bind",
+        metavar="ADDR",
+        default=os.environ.get("HPO_CONTROL_BIND"),
+        help="also let operators attach over TCP here, e.g. tcp://0.0.0.0:5556 (env "
+        "HPO_CONTROL_BIND; needs --keys: only allow-listed operator keys get in). The Unix "
+        "socket for this user is always served",
     )
     parser.add_argument(
         "--local-nodes",
@@ -140,19 +150,21 @@ def main(argv: list[str] | None = None) -> int:
         _fail("--local-nodes must be >= 0 and --local-slots >= 1")
     options = _launch_options(args)
     _check_link(opened, options)
+    if args.control_bind and not (options.keys_dir or spec.cluster.keys_dir):
+        _fail("--control-bind needs --keys: operators attach over TCP with CURVE keys only")
     _check_lock(opened)
     log_format = "%(asctime)s %(levelname)s %(name)s: %(message)s"
     if use_tui:  # the screen belongs to the TUI: diagnostics go to a file next to the checkpoint
         log_file = opened.checkpoint.parent / f"{opened.checkpoint.stem}.logs" / "console.log"
         log_file.parent.mkdir(parents=True, exist_ok=True)
         logging.basicConfig(level=args.log_level.upper(), filename=log_file, format=log_format)
-        return _run_tui(opened, options)
+        return _run_tui(opened, options, args.control_bind)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr, format=log_format)
     if not args.headless:
         print("hpo-console: not a terminal, so running headless", file=sys.stderr)
     from console.headless import run_headless
 
-    return asyncio.run(run_headless(opened, options))
+    return asyncio.run(run_headless(opened, options, control_bind=args.control_bind))
 
 
 def _launch_options(args: argparse.Namespace) -> LaunchOptions:
@@ -198,10 +210,10 @@ def _check_lock(opened: OpenedSearch) -> None:
         _fail(str(exc))
 
 
-def _run_tui(opened: OpenedSearch, options: LaunchOptions) -> int:
+def _run_tui(opened: OpenedSearch, options: LaunchOptions, control_bind: str | None) -> int:
     from console.tui.app import ConsoleApp
 
-    app = ConsoleApp(opened, options)
+    app = ConsoleApp.running_here(opened, options, control_bind=control_bind)
     app.run()
     for line in app.farewell():  # what a person wants on the terminal once the screen is gone
         print(line)

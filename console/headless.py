@@ -7,13 +7,15 @@ import signal
 import sys
 from typing import TextIO
 
+from console.attach.host import ConsoleHost
 from console.local_nodes import connect_address
-from console.running_search import LAUNCH_ERRORS, LaunchOptions, RunningSearch
+from console.running_search import LaunchOptions
 from console.scheduler import events as ev
 from console.scheduler.core import Scheduler
 from console.scheduler.ledger import FAILED, Ledger
-from console.scheduler.snapshot import Snapshot
 from console.searchfile.session import OpenedSearch
+from console.view.models import Snapshot
+from console.view.wording import describe, format_duration, status_line
 
 # SIGHUP too: a console whose SSH session dropped checkpoints and exits like one stopped.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -21,26 +23,6 @@ STATUS_EVERY_TTY_S = 0.25
 STATUS_EVERY_LOG_S = 5.0
 NO_NODE_HINT_AFTER_S = 5.0  # then say how to start a node, once
 EXIT_STALLED = 1  # the search could not go on: same code as an error
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "--"
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
-
-
-def status_line(snap: Snapshot) -> str:
-    best = f"{snap.best_score:.4f}" if snap.best_score is not None else "--"
-    live = sum(1 for n in snap.nodes if n.state not in ("lost", "left"))
-    return (
-        f"[{snap.state}] {snap.finished}/{snap.planned} done"
-        f" ({snap.failed} failed{f', {snap.pruned} pruned' if snap.pruned else ''}),"
-        f" {snap.running} running, best {best},"
-        f" {snap.rate_per_s:.2f} trials/s, ETA {format_duration(snap.eta_s)},"
-        f" {live} node(s)"
-    )
 
 
 class HeadlessReporter:
@@ -72,66 +54,36 @@ class HeadlessReporter:
             self.say(status_line(snap))
 
 
-def describe(event: ev.Event) -> str | None:
-    """One log line for the events worth a line; None for the high-rate ones."""
-    match event:
-        case ev.NodeJoined(node_id=n, host=h, address=a, slots=s, rejoined=r, warning=w):
-            joined = f"node {n} ({h} at {a}, {s} slot(s)) {'rejoined' if r else 'joined'}"
-            return f"{joined}; WARNING: it {w}" if w else joined
-        case ev.NodeLost(node_id=n, reason=why, requeued=ids):
-            return (
-                f"node {n} gone ({why}); requeued trials {list(ids)}"
-                if ids
-                else f"node {n} gone ({why})"
-            )
-        case ev.NodeQuarantined(node_id=n, strikes=k, last_failure=why):
-            return (
-                f"node {n} quarantined after {k} faults in a row (last: {why}); "
-                "it gets no more trials until released"
-            )
-        case ev.TrialScored(trial_id=t, score=s, std=sd, node_id=n, is_best=True):
-            return f"new best: trial {t} scored {s:.4f} +- {sd:.4f} on {n}"
-        case ev.TrialFailed(trial_id=t, status=st, error=e, final=final):
-            return f"trial {t} {st}{'' if final else ' (will retry)'}: {e.splitlines()[-1][:200]}"
-        case ev.TrialPruned(trial_id=t, folds_done=k, folds=n, running_mean=m):
-            return f"trial {t} pruned after {k} of {n} folds (mean so far {m:.4f})"
-        case ev.TrialRequeued(trial_id=t, reason=why):
-            return f"trial {t} requeued: {why}"
-        case ev.SearchStateChanged(state="paused"):
-            return "search paused: running trials finish and are recorded, nothing new starts"
-        case ev.SearchStateChanged(state=s):
-            return f"search {s}"
-        case ev.MessageDropped(peer=p, reason=why, total_dropped=n, repeats=1):
-            return f"dropped a bad message from peer {p} ({why}); {n} dropped so far"
-        case ev.MessageDropped(peer=p, reason=why, total_dropped=n, repeats=k):
-            return f"dropped {k} more bad messages from peer {p} (last: {why}); {n} so far"
-        case ev.ConnectionRefused(peer=p, reason=why, repeats=n):
-            again = f" ({n} times since the last report)" if n > 1 else ""
-            return f"refused a connection from {p}: {why}{again}"
-        case ev.SchedulerError(message=m):
-            return f"error: {m}"
-        case ev.SearchWarning(message=m):
-            return f"warning: {m}"
-        case ev.SearchStalled(reason=None):
-            return "no longer stalled: a node can take work again"
-        case ev.SearchStalled(reason=why):
-            return f"stalled: no node can take the work left: {why}"
-    return None
-
-
 async def run_headless(
-    opened: OpenedSearch, options: LaunchOptions, out: TextIO = sys.stdout
+    opened: OpenedSearch,
+    options: LaunchOptions,
+    out: TextIO = sys.stdout,
+    control_bind: str | None = None,
 ) -> int:
-    """Run the search to its end (or Ctrl-C); print the best trial; 0 on success."""
+    """Run the search to its end (or Ctrl-C); print the best trial; 0 on success.
+
+    Operators can attach meanwhile (hpo-console attach): the host serves the control socket.
+    """
     reporter = HeadlessReporter(out)
-    running = RunningSearch(opened, options, reporter.on_event, exit_when_done=True)
+    host = ConsoleHost(
+        opened,
+        options,
+        exit_when_done=True,
+        listeners=(reporter.on_event,),
+        can_switch=False,  # one search, to its end
+        auto_export=False,  # done below, once the search is over
+        control_bind=control_bind,
+    )
+    await host.start()
+    running = host.running
+    assert running is not None
     spec, checkpoint, scheduler = opened.spec, opened.checkpoint, running.scheduler
-    try:
-        await running.start()
-    except LAUNCH_ERRORS as exc:  # a setup problem, not a crash: say what to change
-        print(f"hpo-console: {exc}", file=sys.stderr)
-        await running.shutdown()
+    if host.launch_error is not None:  # a setup problem, not a crash: say what to change
+        print(f"hpo-console: {host.launch_error}", file=sys.stderr)
+        await host.shutdown()
         return 2
+    if host.control is not None:
+        reporter.say(f"operators attach with: hpo-console attach {checkpoint}")
     if running.warning:
         print(f"hpo-console: {running.warning}", file=sys.stderr)
     run_task = running.task
@@ -168,7 +120,7 @@ async def run_headless(
     finally:
         for signum in STOP_SIGNALS:
             loop.remove_signal_handler(signum)
-        await running.shutdown()
+        await host.shutdown()
     if run_task.exception() is not None:
         exc = run_task.exception()
         reporter.say(f"hpo-console: the search stopped on an error: {type(exc).__name__}: {exc}")

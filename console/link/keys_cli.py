@@ -1,4 +1,5 @@
-"""`hpo-console keys init|add-node|list|remove-node`: manage the CurveZMQ keys of the node link."""
+"""`hpo-console keys init|add-node|add-operator|list|remove-node|remove-operator`: CurveZMQ keys
+for the node link and for operators attaching over TCP."""
 
 from __future__ import annotations
 
@@ -9,6 +10,14 @@ import sys
 from pathlib import Path
 
 from console.link.keyring import read_allow_list
+from console.link.operators import (
+    FULL,
+    OPERATOR,
+    OPERATORS_DIR,
+    READ_ONLY,
+    read_operators,
+    write_operator_bundle,
+)
 from node.curve import (
     CONSOLE,
     NODE,
@@ -67,6 +76,34 @@ def add_node(folder: Path, name: str, exist_ok: bool) -> str:
     )
 
 
+def add_operator(folder: Path, name: str, read_only: bool, exist_ok: bool) -> str:
+    if not _NODE_NAME.fullmatch(name):
+        raise KeysError(
+            f"operator name {name!r}: use letters, digits, '.', '-' or '_' (at most 64)"
+        )
+    console_pair = _console_keypair(folder)
+    bundle = folder / OPERATORS_DIR / name
+    if (bundle / f"{OPERATOR}{SECRET_SUFFIX}").exists():
+        if exist_ok:
+            return f"{bundle}: operator keys already there, left as they are"
+        raise KeysError(f"{bundle} already exists (remove-operator it first, or pass --exist-ok)")
+    role = READ_ONLY if read_only else FULL
+    write_operator_bundle(bundle, console_pair.public, role)
+    return (
+        f"created {role} operator keys in {bundle}.\n"
+        f"copy that folder to the operator's machine; they attach with: hpo-console attach "
+        f"tcp://CONSOLE:5556 --key PATH/{name} (the console needs --control-bind and --keys)"
+    )
+
+
+def remove_operator(folder: Path, name: str) -> str:
+    bundle = folder / OPERATORS_DIR / name
+    if not _NODE_NAME.fullmatch(name) or not bundle.is_dir():
+        raise KeysError(f"{bundle}: no such operator (see 'hpo-console keys list {folder}')")
+    shutil.rmtree(bundle)
+    return f"removed operator {name}: refused from their next connection on"
+
+
 def _console_keypair(folder: Path) -> Keypair:
     if not (folder / f"{CONSOLE}{SECRET_SUFFIX}").exists():
         raise KeysError(f"{folder}: not a key folder (run 'hpo-console keys init {folder}' first)")
@@ -76,12 +113,18 @@ def _console_keypair(folder: Path) -> Keypair:
 def list_nodes(folder: Path) -> str:
     _console_keypair(folder)  # a folder that is not a key dir says so
     allowed = read_allow_list(folder / NODES_DIR)
-    if not allowed:
+    operators = read_operators(folder)
+    if not allowed and not operators:
         return (
             f"{folder}: no node keys yet (add one with 'hpo-console keys add-node {folder} NAME')"
         )
     rows = [f"{name:24} {public.decode()}" for public, name in sorted(allowed.items(), key=_name)]
-    return "\n".join([f"{'node':24} public key", *rows])
+    lines = [f"{'node':24} public key", *rows] if rows else []
+    if operators:
+        ordered = sorted(operators.items(), key=lambda item: item[1].name)
+        lines += ["", f"{'operator':24} {'role':10} public key"]
+        lines += [f"{op.name:24} {op.role:10} {public.decode()}" for public, op in ordered]
+    return "\n".join(lines)
 
 
 def _name(item: tuple[bytes, str]) -> str:
@@ -118,6 +161,19 @@ def build_parser() -> argparse.ArgumentParser:
     p_remove = sub.add_parser("remove-node", help="revoke NAME (deletes DIR/nodes/NAME)")
     p_remove.add_argument("dir", type=Path)
     p_remove.add_argument("name")
+    p_op = sub.add_parser(
+        "add-operator",
+        help="create DIR/operators/NAME: a bundle an operator attaches over TCP with",
+    )
+    p_op.add_argument("dir", type=Path)
+    p_op.add_argument("name")
+    p_op.add_argument(
+        "--read-only", action="store_true", help="may watch and open details, not steer"
+    )
+    p_op.add_argument("--exist-ok", action="store_true", help="do nothing if NAME exists")
+    p_rm_op = sub.add_parser("remove-operator", help="revoke operator NAME")
+    p_rm_op.add_argument("dir", type=Path)
+    p_rm_op.add_argument("name")
     return parser
 
 
@@ -128,8 +184,12 @@ def main(argv: list[str]) -> int:
             message = init(args.dir, args.exist_ok)
         elif args.command == "add-node":
             message = add_node(args.dir, args.name, args.exist_ok)
+        elif args.command == "add-operator":
+            message = add_operator(args.dir, args.name, args.read_only, args.exist_ok)
         elif args.command == "list":
             message = list_nodes(args.dir)
+        elif args.command == "remove-operator":
+            message = remove_operator(args.dir, args.name)
         else:
             message = remove_node(args.dir, args.name)
     except (KeysError, KeyFileError) as exc:

@@ -31,14 +31,15 @@ from console.scheduler.outputs import Output, Peer
 from console.scheduler.states import NodeState, SearchState
 from console.search.base import Strategy
 from console.searchfile.toml_io import SearchSpec
+from console.view.models import STALL_REPORT_AFTER_S
 from node import protocol as p
 
 # A node enforces each trial's deadline itself; the console's own deadline is a backstop that
 # allows for a few heartbeats of delay before it gives up on the lease.
 DEADLINE_GRACE_BEATS = 5
 # Nodes take a moment to join (a local node imports scikit-learn first): a stall is only
-# reported once it has lasted this long. Front ends time their own grace from `stalled_since`.
-STALL_REPORT_AFTER_S = 5.0
+# reported once it has lasted STALL_REPORT_AFTER_S (in the view's models: front ends time their
+# own grace from `stalled_since`).
 
 
 class SearchCore:

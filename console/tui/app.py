@@ -1,4 +1,10 @@
-"""The operator console: a Textual app over one running search (composes and forwards)."""
+"""The operator console: a Textual app over one search, fed only by view messages.
+
+The app talks to the search through a link (console/attach): in this process (`InProcessLink`,
+the console runs the search itself) or over the control socket (`RemoteLink`, attached to a
+console elsewhere). Both hand it the same FullState and Update messages, which the link's mirror
+keeps; the app redraws from the mirror ten times a second and sends every action as a command.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -15,11 +21,9 @@ from textual.containers import Container, Vertical
 from textual.reactive import Reactive
 
 from console.local_nodes import connect_address
-from console.running_search import LAUNCH_ERRORS, LaunchOptions, RunningSearch
-from console.scheduler.ledger import Ledger
+from console.running_search import LaunchOptions
 from console.searchfile.session import OpenedSearch
 from console.tui.controls import BINDINGS, Controls
-from console.tui.exporting import Exporting
 from console.tui.file_controls import FileControls
 from console.tui.widgets.best_panel import BestPanel
 from console.tui.widgets.colours import CONSOLE_ANSI
@@ -30,7 +34,8 @@ from console.tui.widgets.score_chart import ScoreChart
 from console.tui.widgets.stall_banner import StallBanner
 from console.tui.widgets.status_bar import StatusBar
 from console.tui.widgets.trials_table import TrialsTable
-from console.view_updates import PendingUpdates
+from console.view.mirror import SearchMirror, ViewBatch
+from console.view.models import Reply
 
 REFRESH_EVERY_S = 0.1  # coalesce: widgets change at most ten times a second
 WIDE_FROM_COLUMNS = 120
@@ -39,18 +44,25 @@ SHORT_BELOW_ROWS = 30  # e.g. 80x24: the chart gives its rows to the trials tabl
 HANGUP_EXIT_AFTER_S = 20.0  # after SIGHUP: time for the checkpoint and the nodes' BYE
 CHART_TITLE = "Scores: green bar a new best, blue the others, yellow line the best so far"
 
-__all__ = ["ConsoleApp", "LaunchOptions"]
+__all__ = ["ConsoleApp", "ConsoleLink"]
 
 
-def finished_scores(ledger: Ledger) -> list[float]:
-    """Scores of a resumed search's finished trials, in the order they finished."""
-    scored = [t for t in ledger.trials.values() if t.score is not None]
-    scored.sort(key=lambda t: (t.finished_at or "", t.id))
-    return [t.score for t in scored]  # type: ignore[misc]
+class ConsoleLink(Protocol):
+    """What the app needs of its channel to a console (console/attach: in-process or remote)."""
+
+    mirror: SearchMirror
+    owns_search: bool  # quitting the app stops the search (in-process) or only detaches
+    problem: str | None  # the channel's trouble (the console went quiet), shown in the status
+
+    async def start(self) -> None: ...
+
+    async def command(self, name: str, **args: Any) -> Reply: ...
+
+    async def close(self) -> None: ...
 
 
-class ConsoleApp(Controls, FileControls, Exporting, App[int]):
-    """Runs the scheduler as an async worker in Textual's own event loop and shows it live."""
+class ConsoleApp(Controls, FileControls, App[int]):
+    """Shows the search its link mirrors and sends the operator's actions back through it."""
 
     CSS_PATH = "app.tcss"
     TITLE = "zmq-hpo"
@@ -58,21 +70,10 @@ class ConsoleApp(Controls, FileControls, Exporting, App[int]):
     # ANSI colour names as they read (Textual's default makes yellow orange, red magenta).
     ansi_theme_dark = Reactive(CONSOLE_ANSI, init=False)
 
-    def __init__(
-        self,
-        opened: OpenedSearch,
-        options: LaunchOptions | None = None,
-        *,
-        clock: Callable[[], float] | None = None,
-    ) -> None:
+    def __init__(self, link: ConsoleLink) -> None:
         super().__init__()
-        self.opened = opened
-        self.options = options or LaunchOptions()
-        self.clock = clock  # None: real time; tests freeze it for stable screenshots
-        self.running: RunningSearch | None = None
-        self.updates = PendingUpdates()
-        self.failure: str | None = None  # why the scheduler stopped on an error, if it did
-        self.exported_for: int | None = None  # the best trial [export] auto last exported
+        self.link = link
+        self.link_failure: str | None = None  # the link could not start (attach refused)
         # Held, not queried: a timer or key may fire while a dialog is the current screen.
         self.status_bar = StatusBar(id="status")
         self.stall_banner = StallBanner(id="stall-banner")
@@ -84,6 +85,26 @@ class ConsoleApp(Controls, FileControls, Exporting, App[int]):
         self.key_bar = KeyBar(id="keys")
         self._event_loop: asyncio.AbstractEventLoop | None = None
         self._sighup_before: Any = None  # the SIGHUP handler to put back on the way out
+
+    @classmethod
+    def running_here(
+        cls,
+        opened: OpenedSearch,
+        options: LaunchOptions | None = None,
+        *,
+        clock: Callable[[], float] | None = None,
+        control_bind: str | None = None,
+    ) -> ConsoleApp:
+        """The TUI over a search this process runs (tests freeze `clock` for stable screens)."""
+        from console.attach.host import ConsoleHost
+        from console.attach.inprocess import InProcessLink
+
+        host = ConsoleHost(opened, options, clock=clock, control_bind=control_bind)
+        return cls(InProcessLink(host))
+
+    @property
+    def mirror(self) -> SearchMirror:
+        return self.link.mirror
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -115,14 +136,23 @@ class ConsoleApp(Controls, FileControls, Exporting, App[int]):
             self.query_one(selector).border_title = title
         self.set_interval(REFRESH_EVERY_S, self.refresh_view)
         # SIGTERM (a service manager, kill) and SIGHUP (the SSH session dropped without tmux)
-        # quit as `q` would, without asking: checkpoint, stop local nodes, exit 0.
+        # quit as `q` would, without asking: checkpoint, stop local nodes, exit 0 (attached:
+        # detach, the search goes on).
         self._event_loop = asyncio.get_running_loop()
         self._event_loop.add_signal_handler(signal.SIGTERM, self._quit_confirmed, True)
         if threading.current_thread() is threading.main_thread():
             # A plain handler, not the loop's: it must run even if the loop is stuck writing to
             # a terminal that has gone.
             self._sighup_before = signal.signal(signal.SIGHUP, self._terminal_gone)
-        self.launch(self.opened)
+        self._start_link()
+
+    @work(exclusive=True, exit_on_error=False, group="link")
+    async def _start_link(self) -> None:
+        try:
+            await self.link.start()
+        except Exception as exc:  # an attach refused or timed out: say so, and leave
+            self.link_failure = f"{exc}"
+            self.exit(1)
 
     def _terminal_gone(self, _signum: int, _frame: object) -> None:
         """SIGHUP: the terminal has gone (an SSH session dropped without tmux).
@@ -141,113 +171,73 @@ class ConsoleApp(Controls, FileControls, Exporting, App[int]):
         self._event_loop.call_soon_threadsafe(self._quit_confirmed, True)
 
     async def on_unmount(self) -> None:
-        """However the app ends (quit, a test's teardown), checkpoint and stop local nodes."""
+        """However the app ends (quit, a test's teardown): close the link (in-process, that
+        checkpoints and stops the local nodes; attached, it only detaches)."""
         asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
         if self._sighup_before is not None:
             signal.signal(signal.SIGHUP, self._sighup_before)
-        if self.running is not None:
-            await self.running.shutdown()
+        await self.link.close()
 
     def on_resize(self) -> None:
         self.screen.set_class(self.size.width >= WIDE_FROM_COLUMNS, "-wide")
         self.screen.set_class(self.size.height >= TALL_FROM_ROWS, "-tall")
         self.screen.set_class(self.size.height < SHORT_BELOW_ROWS, "-short")
 
-    # -- running a search ----------------------------------------------------------------------
-
-    def launch(self, opened: OpenedSearch) -> None:
-        """Show and run `opened` (any previous search must already be shut down)."""
-        self.opened = opened
-        self.failure = None
-        self.exported_for = None
-        self.updates = PendingUpdates()
-        self.running = RunningSearch(opened, self.options, self.updates.add, clock=self.clock)
-        self.sub_title = str(opened.checkpoint)
-        trials = self.trials_table
-        trials.folds_total = opened.spec.cv
-        trials.max_attempts = opened.spec.max_attempts
-        trials.param_names = tuple(opened.spec.space)
-        trials.fit_params()
-        trials.rebuild(self.running.scheduler.ledger, self.running.scheduler.clock())
-        self.score_chart.clear()
-        self.score_chart.add(finished_scores(self.running.scheduler.ledger))
-        self.nodes_table.reset()
-        self.best_panel.export = None
-        if opened.note:
-            self.say(opened.note)
-        self._run_search(self.running)
-
-    @work(exclusive=True, exit_on_error=False, group="search")
-    async def _run_search(self, running: RunningSearch) -> None:
-        try:
-            await running.start()
-        except LAUNCH_ERRORS as exc:
-            self._failed(running, str(exc))
-            await running.shutdown()
-            return
-        if running.warning:
-            self.say(running.warning, "warning")
-            self.notify(running.warning, title="Node link", severity="warning", timeout=15)
-        for line in running.started_lines():
-            self.say(line)
-        hint = running.no_node_hint()  # with keys to press: the TUI's own (headless has its own)
-        if hint:
-            self.say(hint, "warning")
-        try:
-            await running.wait()
-        except Exception as exc:  # the scheduler checkpointed before re-raising; stay up
-            self._failed(running, f"{type(exc).__name__}: {exc}")
-            await running.shutdown()
-
-    def _failed(self, running: RunningSearch, message: str) -> None:
-        if running is not self.running:
-            return
-        self.failure = message
-        self.updates.log(
-            running.scheduler.clock(), f"search stopped on an error: {message}", "error"
-        )
-        self.notify(message, title="Search stopped", severity="error", timeout=15)
-        self.refresh_bindings()
-
-    def say(self, text: str, severity: str = "info") -> None:
-        """A line in the log panel (shown at the next refresh)."""
-        if self.running is not None:
-            self.updates.log(self.running.scheduler.clock(), text, severity)
-
     # -- refresh (about ten times a second) ----------------------------------------------------
 
     def refresh_view(self) -> None:
-        if self.running is None:
+        mirror = self.mirror
+        if not mirror.ready:
             return
-        scheduler = self.running.scheduler
-        batch = self.updates.take()
-        snap = scheduler.snapshot()
-        self.status_bar.show(snap, "error" if self.failure else None)
+        batch = mirror.take()
+        snap, host = mirror.snapshot, mirror.host
+        if batch.reset:
+            self._redraw()
+        trouble = "error" if host.failure else None
+        self.status_bar.show(snap, trouble, self.link.problem)
         self.stall_banner.show(snap, f"hpo-node --connect {connect_address(snap.endpoint)}")
         self.nodes_table.show(snap.nodes)
         best = self.best_panel
-        if batch.new_best is not None:
+        best.export = host.exported
+        if batch.new_best:
             best.announce()
-        best.show(snap, scheduler.spec.metric)
-        self.score_chart.add(batch.scores)
+        best.show(snap, mirror.info.metric if mirror.info else "score")
+        if not batch.reset:
+            self.score_chart.add(batch.scores)
         with self.batch_update():
-            self.trials_table.apply(scheduler.ledger, batch.dirty_trials, scheduler.clock())
-        self.event_log.add(batch.log, scheduler.elapsed, batch.log_overflow)
-        for node_id in batch.quarantined:
-            self.notify(
-                f"node {node_id} was at fault three times in a row: it gets no more trials. "
-                "Select it and press d to release it.",
-                title="Node quarantined",
-                severity="warning",
-                timeout=15,
-            )
-        for message in batch.errors:
-            self.notify(message, title="Scheduler error", severity="error", timeout=10)
+            self.trials_table.apply(mirror.trials, batch.dirty, mirror.now)
+        self.event_log.add(batch.log, batch.log_overflow)
+        self._show_notices(batch)
         self.key_bar.show(self.offered_keys())
         self._keep_toasts_above_keys()
         if batch.state is not None:
             self.refresh_bindings()
-            self.on_search_state(batch.state)
+
+    def _redraw(self) -> None:
+        """A FullState arrived (first attach, a resync, or another search): draw it anew."""
+        mirror = self.mirror
+        info = mirror.info
+        assert info is not None
+        attached = "" if self.link.owns_search else "  (attached)"
+        self.sub_title = f"{mirror.snapshot.checkpoint}{attached}"
+        trials = self.trials_table
+        trials.folds_total = info.cv
+        trials.max_attempts = info.max_attempts
+        trials.param_names = info.param_names
+        trials.fit_params()
+        trials.rebuild(mirror.trials, mirror.now)
+        self.score_chart.clear()
+        self.score_chart.add(mirror.scores)
+        self.nodes_table.reset()
+
+    def _show_notices(self, batch: ViewBatch) -> None:
+        for notice in batch.notices:
+            self.notify(
+                notice.text,
+                title=notice.title,
+                severity=notice.severity,  # type: ignore[arg-type]
+                timeout=notice.timeout,
+            )
 
     def _keep_toasts_above_keys(self) -> None:
         """Toasts sit just above the key bar (one line or two), never over it."""
@@ -259,9 +249,11 @@ class ConsoleApp(Controls, FileControls, Exporting, App[int]):
 
     def farewell(self) -> list[str]:
         """Lines for the terminal after the app has closed."""
-        if self.running is None:
+        if self.link_failure:
+            return [f"hpo-console: {self.link_failure}"]
+        if not self.mirror.ready:
             return []
-        snap = self.running.scheduler.snapshot()
+        snap = self.mirror.snapshot
         lines = [
             f"search {snap.name!r} {snap.state}: {snap.done} scored, {snap.failed} failed, "
             f"{snap.planned - snap.finished} not run"
@@ -271,7 +263,13 @@ class ConsoleApp(Controls, FileControls, Exporting, App[int]):
                 f"best trial {snap.best_trial}: {snap.best_score:.4f} +- {snap.best_std:.4f}, "
                 f"{snap.best_params}"
             )
-        if self.failure:
-            lines.append(f"stopped on an error: {self.failure}")
-        lines.append(f"checkpoint: {snap.checkpoint} (hpo-console {snap.checkpoint} resumes it)")
+        failure = self.mirror.host.failure
+        if failure:
+            lines.append(f"stopped on an error: {failure}")
+        if self.link.owns_search:
+            lines.append(
+                f"checkpoint: {snap.checkpoint} (hpo-console {snap.checkpoint} resumes it)"
+            )
+        else:
+            lines.append(f"detached; the search goes on (hpo-console attach {snap.checkpoint})")
         return lines

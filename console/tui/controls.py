@@ -11,12 +11,12 @@ from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 
-from console.results import pareto_ids
 from console.tui.screens.confirm import ConfirmScreen
 from console.tui.screens.help import HelpScreen, key_names
 from console.tui.screens.node_detail import NodeDetailScreen, describe_node
 from console.tui.screens.trial_detail import TrialDetailScreen
 from console.tui.widgets.trials_table import TrialsTable
+from console.view.models import NodeDetail, Reply, TrialDetail
 
 if TYPE_CHECKING:
     from console.tui.app import ConsoleApp
@@ -51,14 +51,15 @@ BINDINGS = [
         "f2", "save_screenshot", "Shot", tooltip="save an SVG screenshot next to the checkpoint"
     ),
     Binding("x", "stop", "Stop", tooltip="stop: cancel running trials, checkpoint"),
-    Binding("q", "quit", "Quit", tooltip="checkpoint, stop local nodes, quit"),
+    Binding("q", "quit", "Quit", tooltip="checkpoint, stop local nodes, quit (attached: detach)"),
     # Also from anywhere, even a text field; not shown twice in the footer.
     Binding("ctrl+q,ctrl+c", "quit", "Quit", show=False, priority=True),
 ]
 
 
 class Controls:
-    """Actions of ConsoleApp; each forwards to the scheduler, the local nodes or a dialog."""
+    """Actions of ConsoleApp; each is a command to the console (console/attach/commands.py), a
+    dialog, or a change of this view only (sort, detail, screenshot)."""
 
     # -- palette and footer --------------------------------------------------------------------
 
@@ -66,7 +67,7 @@ class Controls:
         yield from super().get_system_commands(screen)  # type: ignore[misc]
         for binding in self.offered_bindings(footer_only=False):
             yield SystemCommand(
-                f"{binding.description} ({key_names(binding)})",
+                f"{self.label_of(binding)} ({key_names(binding)})",
                 binding.tooltip,
                 partial(self.run_action, binding.action),
             )
@@ -74,10 +75,15 @@ class Controls:
     def offered_keys(self: ConsoleApp) -> list[tuple[str, str]]:
         """(key, label) for the key bar."""
         keys = [
-            (key_names(binding).split(" / ")[0], binding.description)
+            (key_names(binding).split(" / ")[0], self.label_of(binding))
             for binding in self.offered_bindings(footer_only=True)
         ]
         return [*keys, ("ctrl+p", "Palette")]
+
+    def label_of(self: ConsoleApp, binding: Binding) -> str:
+        if binding.action == "quit" and not self.link.owns_search:
+            return "Detach"  # attached: q leaves the search running
+        return binding.description
 
     def offered_bindings(self: ConsoleApp, footer_only: bool) -> list[Binding]:
         """The bindings whose action applies now, each action once (its first binding)."""
@@ -105,29 +111,38 @@ class Controls:
 
     @property
     def search_state(self: ConsoleApp) -> str:
-        if self.failure:
-            return "error"
-        return self.running.scheduler.state if self.running else "starting"
+        mirror = self.mirror
+        if not mirror.ready:
+            return "starting"
+        return "error" if mirror.host.failure else mirror.snapshot.state
+
+    async def send(self: ConsoleApp, name: str, **args: object) -> Reply | None:
+        """One command to the console; a refusal is a warning toast. None: the link failed."""
+        try:
+            reply = await self.link.command(name, **args)
+        except Exception as exc:  # the console went away mid-command
+            self.notify(f"{name}: {exc}", title="Console", severity="error", timeout=10)
+            return None
+        if not reply.ok and reply.message:
+            severity = "error" if reply.title else "warning"
+            self.notify(reply.message, title=reply.title, severity=severity, timeout=15)
+        return reply
+
+    def _send_soon(self: ConsoleApp, name: str, **args: object) -> None:
+        self.run_worker(self.send(name, **args), group="commands", exit_on_error=False)
 
     # -- search controls -----------------------------------------------------------------------
 
     def action_pause(self: ConsoleApp) -> None:
-        if self.running and self.running.scheduler.state == "running":
-            self.running.scheduler.pause()  # the log says so, from the state change
+        self._send_soon("pause")  # the log says so, from the state change
 
-    async def action_resume(self: ConsoleApp) -> None:
-        if self.running is None:
-            return
-        if self.search_state in ("stopped", "error"):  # the scheduler has returned: reopen
-            await self._switch_to(self.running.opened.checkpoint)
-            return
-        self.running.scheduler.resume()  # the log says so, from the state change
+    def action_resume(self: ConsoleApp) -> None:
+        self._send_soon("resume")
 
     def action_stop(self: ConsoleApp) -> None:
         def confirmed(yes: bool | None) -> None:
-            if yes and self.running:
-                self.running.scheduler.stop()
-                self.say("stopping: running trials are cancelled and saved as pending", "warning")
+            if yes:
+                self._send_soon("stop")
 
         self.push_screen(
             ConfirmScreen(
@@ -137,16 +152,11 @@ class Controls:
             confirmed,
         )
 
-    async def action_retry_failed(self: ConsoleApp) -> None:
-        if self.running is None:
-            return
-        if not self.running.scheduler.ledger.failed:
-            self.say("no failed trial to retry")
-            return
-        if not self.running.serving:  # stopped or failed: reopen the checkpoint, then retry
-            await self._switch_to(self.running.opened.checkpoint)
-        count = self.running.scheduler.retry_failed()
-        self.say(f"retrying {count} failed trial(s)")
+    def action_retry_failed(self: ConsoleApp) -> None:
+        self._send_soon("retry_failed")
+
+    def action_export(self: ConsoleApp) -> None:
+        self._send_soon("export")
 
     # -- nodes ---------------------------------------------------------------------------------
 
@@ -154,46 +164,25 @@ class Controls:
         # Only the node under the nodes table's cursor when that table has the focus: with
         # the trials table focused, its cursor is somewhere the operator is not looking.
         node_id = self.nodes_table.selected_node if self.focused is self.nodes_table else None
-        if self.running is None or node_id is None:
+        if node_id is None:
             self.notify(
                 "select a node in the Nodes table first (Tab moves there)", severity="warning"
             )
             return
-        node = self.running.scheduler.nodes.get(node_id)
-        draining = not (node and (node.draining or node.quarantined))
-        self.running.scheduler.drain(node_id, draining)
-        self.say(
-            f"node {node_id} draining: finishes its trials, gets no more (d again: undo)"
-            if draining
-            else f"node {node_id} takes trials again"
-        )
+        self._send_soon("drain", node_id=node_id)
 
     def action_add_node(self: ConsoleApp) -> None:
-        local = self.running.local if self.running else None
-        if local is None:
-            self.notify("the search is not listening yet", severity="warning")
-            return
-        (node_id,) = local.start(1)
-        self.say(f"started local node {node_id} ({local.slots} slot(s)); it joins in a moment")
+        self._send_soon("add_node")
 
     def action_stop_node(self: ConsoleApp) -> None:
-        local = self.running.local if self.running else None
-        running = local.running() if local else []
-        if local is None or not running:
-            self.notify("no local node is running", severity="warning")
-            return
         # The selected node only when the nodes table has the focus; else the newest.
         selected = self.nodes_table.selected_node if self.focused is self.nodes_table else None
-        node_id = selected if selected in running else running[-1]
-        local.stop(node_id)
-        self.say(f"stopping local node {node_id}: it hands its trials back and exits")
+        self._send_soon("stop_node", node_id=selected)
 
     # -- trials --------------------------------------------------------------------------------
 
     def action_detail(self: ConsoleApp) -> None:
         """The selected node's detail if the nodes table has the focus, else the trial's."""
-        if self.running is None:
-            return
         if self.focused is self.nodes_table:
             self._show_node(self.nodes_table.selected_node)
             return
@@ -201,24 +190,28 @@ class Controls:
         if trial_id is None:
             self.notify("no trial selected", severity="warning")
             return
-        scheduler = self.running.scheduler
-        trial = scheduler.ledger.trials[trial_id]
-        spec = scheduler.spec
-        front = pareto_ids(spec, [t.record() for t in scheduler.ledger.trials.values()])
+        self.run_worker(self._show_trial(trial_id), group="detail", exclusive=True)
+
+    async def _show_trial(self: ConsoleApp, trial_id: int) -> None:
+        reply = await self.send("trial_detail", trial_id=trial_id)
+        info = self.mirror.info
+        if reply is None or not isinstance(reply.detail, TrialDetail) or info is None:
+            return
+        detail = reply.detail
         self.push_screen(
-            TrialDetailScreen(trial, spec.metric, spec.max_attempts, on_front=trial_id in front)
+            TrialDetailScreen(detail.trial, info.metric, info.max_attempts, detail.on_front)
         )
 
     def _show_node(self: ConsoleApp, node_id: str | None) -> None:
-        scheduler = self.running.scheduler  # type: ignore[union-attr]
-        node = scheduler.nodes.get(node_id or "")
-        if node is None:
+        if node_id is None:
             self.notify("no node selected", severity="warning")
             return
-        running = sorted(lease.trial_id for lease in scheduler.core.leases.of_node(node.node_id))
-        seen = scheduler.clock() - node.last_seen
-        state = scheduler.nodes.state_of(node)
-        self.push_screen(NodeDetailScreen(describe_node(node, state, running, seen)))
+        self.run_worker(self._show_node_detail(node_id), group="detail", exclusive=True)
+
+    async def _show_node_detail(self: ConsoleApp, node_id: str) -> None:
+        reply = await self.send("node_detail", node_id=node_id)
+        if reply is not None and isinstance(reply.detail, NodeDetail):
+            self.push_screen(NodeDetailScreen(describe_node(reply.detail)))
 
     def on_data_table_row_selected(self: ConsoleApp, event: TrialsTable.RowSelected) -> None:
         """Enter on a row opens its detail (a trial's or a node's)."""
@@ -228,10 +221,8 @@ class Controls:
             self._show_node(event.row_key.value)
 
     def action_sort(self: ConsoleApp) -> None:
-        if self.running is None:
-            return
         table = self.trials_table
-        order = table.toggle_order(self.running.scheduler.ledger, self.running.scheduler.clock())
+        order = table.toggle_order(self.mirror.trials, self.mirror.now)
         self.trials_table.parent.border_title = f"Trials ({order} first)"  # type: ignore[union-attr]
 
     def action_help(self: ConsoleApp) -> None:
@@ -240,7 +231,10 @@ class Controls:
     # -- quit ----------------------------------------------------------------------------------
 
     def action_quit(self: ConsoleApp) -> None:
-        checkpoint = self.running.opened.checkpoint if self.running else "the checkpoint"
+        if not self.link.owns_search:  # attached: leave at once, the search goes on
+            self._quit_confirmed(True)
+            return
+        checkpoint = self.mirror.snapshot.checkpoint if self.mirror.ready else "the checkpoint"
         self.push_screen(
             ConfirmScreen("Quit?", f"The search is checkpointed; reopen {checkpoint} to resume."),
             self._quit_confirmed,
@@ -250,29 +244,7 @@ class Controls:
     async def _quit_confirmed(self: ConsoleApp, yes: bool | None) -> None:
         if not yes:
             return
-        self.notify("checkpointing and stopping local nodes...", timeout=30)
-        if self.running is not None:
-            await self.running.shutdown()
+        if self.link.owns_search:
+            self.notify("checkpointing and stopping local nodes...", timeout=30)
+        await self.link.close()
         self.exit(0)
-
-    def on_search_state(self: ConsoleApp, state: str) -> None:
-        if self.running is None or state != "finished":
-            return
-        if self.running.finished_at_open and not self.running.scheduler.ledger.finish_times:
-            return  # reopened finished, nothing new recorded: no toast, no second auto export
-        snap = self.running.scheduler.snapshot()
-        best = (
-            f"best {snap.best_score:.4f} (trial {snap.best_trial})"
-            if snap.best_trial is not None
-            else "no trial scored"
-        )
-        self.notify(
-            f"{snap.done} scored, {snap.failed} failed; {best}",
-            title="Search finished",
-            timeout=15,
-        )
-        spec = self.running.scheduler.spec
-        best_id = snap.best_trial
-        if spec.export.auto and best_id is not None and self.exported_for != best_id:
-            self.exported_for = best_id  # once per best model, not at every finish
-            self.start_export(reason=", [export] auto")

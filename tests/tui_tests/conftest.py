@@ -11,7 +11,8 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import DataTable
 
-from console.running_search import LaunchOptions
+from console.attach.host import ConsoleHost
+from console.running_search import LaunchOptions, RunningSearch
 from console.searchfile.session import open_search
 from console.tui.app import ConsoleApp
 from console.tui.widgets.event_log import EventLog
@@ -21,7 +22,19 @@ SIZE = (120, 40)
 
 def make_app(search_file: Path, checkpoint: Path, local_nodes: int = 0, **options) -> ConsoleApp:
     opened = open_search(search_file, save_to=checkpoint)
-    return ConsoleApp(opened, LaunchOptions(local_nodes=local_nodes, local_slots=1, **options))
+    options = LaunchOptions(local_nodes=local_nodes, local_slots=1, **options)
+    return ConsoleApp.running_here(opened, options)
+
+
+def host_of(app: ConsoleApp) -> ConsoleHost:
+    """The console host an in-process TUI runs its search in (tests look behind the view)."""
+    return app.link.host  # type: ignore[attr-defined]
+
+
+def running_of(app: ConsoleApp) -> RunningSearch:
+    running = host_of(app).running
+    assert running is not None
+    return running
 
 
 async def until(pilot: Pilot, predicate: Callable[[], bool], timeout: float, what: str) -> None:

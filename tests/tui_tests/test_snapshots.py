@@ -27,7 +27,7 @@ from console.tui.widgets.nodes_table import NodesTable
 from console.tui.widgets.trials_table import TrialsTable
 from node import protocol as p
 from tests.conftest import write_search
-from tests.tui_tests.conftest import until
+from tests.tui_tests.conftest import host_of, until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -91,9 +91,12 @@ async def _settle(pilot: Pilot) -> None:
     app = pilot.app
     assert isinstance(app, ConsoleApp)
     await until(
-        pilot, lambda: app.running is not None and app.running.local is not None, 20, "bound"
+        pilot,
+        lambda: host_of(app).running is not None and host_of(app).running.local is not None,
+        20,
+        "bound",
     )
-    scheduler = app.running.scheduler  # type: ignore[union-attr]
+    scheduler = host_of(app).running.scheduler  # type: ignore[union-attr]
     core = scheduler.core
     scheduler.save()  # the first checkpoint, logged before the nodes join
     # A paused search shows trials dispatched before the pause: dispatch as if running.
@@ -133,7 +136,7 @@ def dashboard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str,
     def make(status: str, n: int) -> ConsoleApp:
         _write_checkpoint(tmp_path, status)
         options = LaunchOptions(local_nodes=0, local_slots=1, bind=f"ipc://@hpo-snapshot-{n}")
-        return ConsoleApp(open_search(CHECKPOINT), options, clock=lambda: FROZEN_AT)
+        return ConsoleApp.running_here(open_search(CHECKPOINT), options, clock=lambda: FROZEN_AT)
 
     return make
 

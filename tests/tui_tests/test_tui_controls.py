@@ -17,7 +17,7 @@ from console.tui.widgets.status_bar import StatusBar
 from console.tui.widgets.trials_table import TrialsTable
 from node import protocol as p
 from tests.conftest import write_search
-from tests.tui_tests.conftest import SIZE, log_text, make_app, table_rows, text_of, until
+from tests.tui_tests.conftest import SIZE, host_of, log_text, make_app, table_rows, text_of, until
 
 SLOW_GRID = 'seconds = { type = "choice", values = [0.3, 0.31, 0.32, 0.33, 0.34, 0.35, 0.36] }'
 
@@ -31,7 +31,7 @@ def test_pause_shows_paused_and_stops_dispatch(tmp_path: Path) -> None:
 
     async def scenario() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            scheduler = app.running.scheduler
+            scheduler = host_of(app).running.scheduler
             await until(pilot, lambda: scheduler.ledger.done >= 1, 30, "a first result")
             await pilot.press("p")
             assert scheduler.state == "paused"
@@ -53,7 +53,7 @@ def test_node_keys_drain_add_and_stop_local_nodes(tmp_path: Path) -> None:
 
     async def scenario() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            scheduler = app.running.scheduler
+            scheduler = host_of(app).running.scheduler
             await until(pilot, lambda: scheduler.nodes.get("local-1") is not None, 20, "join")
             await pilot.pause(0.2)  # the nodes table shows it (and has a cursor row)
             app.nodes_table.focus()
@@ -69,13 +69,16 @@ def test_node_keys_drain_add_and_stop_local_nodes(tmp_path: Path) -> None:
             assert not scheduler.nodes.get("local-1").draining
             await pilot.press("n")
             await until(pilot, lambda: scheduler.nodes.get("local-2") is not None, 20, "+node")
-            assert app.running.local.running() == ["local-1", "local-2"]
+            assert host_of(app).running.local.running() == ["local-1", "local-2"]
             await pilot.press("k")  # the cursor is on local-1
             await until(
                 pilot, lambda: scheduler.nodes.get("local-1").gone == "left", 20, "node left"
             )
             await until(
-                pilot, lambda: app.running.local.running() == ["local-2"], 10, "local-1 exits"
+                pilot,
+                lambda: host_of(app).running.local.running() == ["local-2"],
+                10,
+                "local-1 exits",
             )
             await until(pilot, lambda: scheduler.state == "finished", 30, "finish on local-2")
         counts = [t.attempts for t in scheduler.ledger.trials.values()]
@@ -90,7 +93,7 @@ def test_trial_keys_detail_sort_and_retry_failed(tmp_path: Path) -> None:
 
     async def scenario() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            scheduler = app.running.scheduler
+            scheduler = host_of(app).running.scheduler
             await until(pilot, lambda: scheduler.state == "finished", 30, "first pass")
             await pilot.pause(0.3)
             table = app.query_one(TrialsTable)
@@ -113,7 +116,7 @@ def test_trial_keys_detail_sort_and_retry_failed(tmp_path: Path) -> None:
             # A finished search has stopped serving: `f` reopens its checkpoint (a new
             # scheduler, after the pre-flight), then retries the failed trial there.
             await until(pilot, lambda: "retrying 1 failed trial(s)" in log_text(app), 20, "retry")
-            scheduler = app.running.scheduler
+            scheduler = host_of(app).running.scheduler
             await until(pilot, lambda: scheduler.ledger.trials[1].attempts == 2, 20, "re-run")
             await until(pilot, lambda: scheduler.state == "finished", 20, "second pass")
             assert scheduler.ledger.trials[0].attempts == 1  # the scored trial is kept, not re-run
@@ -127,7 +130,7 @@ def test_stop_resume_and_quit_ask_first_and_checkpoint(tmp_path: Path) -> None:
 
     async def scenario() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            scheduler = app.running.scheduler
+            scheduler = host_of(app).running.scheduler
             await until(pilot, lambda: scheduler.ledger.done >= 1, 30, "a first result")
             await pilot.press("x")
             assert isinstance(app.screen, ConfirmScreen)
@@ -139,7 +142,9 @@ def test_stop_resume_and_quit_ask_first_and_checkpoint(tmp_path: Path) -> None:
             assert saved.status == "stopped"
             assert all(row["status"] in ("ok", "pending") for row in saved.trials)
             await pilot.press("r")  # reopens the checkpoint
-            await until(pilot, lambda: app.running.scheduler is not scheduler, 10, "reopened")
+            await until(
+                pilot, lambda: host_of(app).running.scheduler is not scheduler, 10, "reopened"
+            )
             await until(pilot, lambda: app.search_state == "finished", 30, "finish")
             await pilot.press("q", "n")
             assert app.is_running
@@ -168,7 +173,9 @@ def test_help_lists_every_key_and_the_palette_offers_every_action(tmp_path: Path
             await pilot.press("ctrl+p")
             await pilot.press(*"pause")
             await pilot.press("enter")
-            await until(pilot, lambda: app.running.scheduler.state == "paused", 5, "paused")
+            await until(
+                pilot, lambda: host_of(app).running.scheduler.state == "paused", 5, "paused"
+            )
 
     asyncio.run(scenario())
 
@@ -206,7 +213,7 @@ def test_a_quarantined_node_is_shown_and_d_releases_it(tmp_path: Path) -> None:
 
     async def scenario() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            scheduler = app.running.scheduler
+            scheduler = host_of(app).running.scheduler
             await until(pilot, lambda: scheduler.ledger.done >= 1, 30, "the real node works")
             stop = asyncio.Event()
             sitter = asyncio.create_task(_sit_on_leases(scheduler.endpoint, "sitter", stop))
@@ -246,14 +253,14 @@ def test_retry_on_a_stopped_search_reopens_it_first(tmp_path: Path) -> None:
 
     async def scenario() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            first = app.running.scheduler
+            first = host_of(app).running.scheduler
             await until(pilot, lambda: first.ledger.failed >= 1, 30, "a failure")
             await pilot.press("x", "y")
             await until(pilot, lambda: app.search_state == "stopped", 10, "stopped")
             assert not app.applies("stop")
             await pilot.press("f")
-            await until(pilot, lambda: app.running.scheduler is not first, 10, "reopened")
-            again = app.running.scheduler
+            await until(pilot, lambda: host_of(app).running.scheduler is not first, 10, "reopened")
+            again = host_of(app).running.scheduler
             await until(pilot, lambda: again.state == "finished", 30, "the rest and the retries")
             failed = [t for t in again.ledger.trials.values() if t.status == "failed"]
             assert len(failed) == 3 and any(t.attempts == 2 for t in failed)

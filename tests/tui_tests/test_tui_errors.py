@@ -15,7 +15,7 @@ from console.tui.screens.help import HelpScreen
 from console.tui.widgets.stall_banner import StallBanner
 from console.tui.widgets.status_bar import StatusBar
 from tests.conftest import write_search
-from tests.tui_tests.conftest import SIZE, log_text, make_app, text_of, until
+from tests.tui_tests.conftest import SIZE, host_of, log_text, make_app, text_of, until
 
 
 def test_a_busy_port_is_shown_and_the_app_stays_up(tmp_path: Path) -> None:
@@ -77,7 +77,7 @@ def test_a_malformed_message_is_logged_with_its_peer(tmp_path: Path) -> None:
 
     async def scenario() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            scheduler = app.running.scheduler
+            scheduler = host_of(app).running.scheduler
             await until(pilot, lambda: bool(scheduler.endpoint), 10, "the console listening")
             ctx = zmq.Context.instance()
             hostile = ctx.socket(zmq.DEALER)

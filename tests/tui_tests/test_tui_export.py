@@ -27,7 +27,9 @@ def test_auto_export_when_finished_then_e_finds_it_already_there(
         async with app.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: app.search_state == "finished", 60, "the search")
             await until(pilot, lambda: "best.json updated" in log_text(app), 60, "auto export")
-            await until(pilot, lambda: not app.exporting, 10, "the export process to end")
+            await until(
+                pilot, lambda: not app.mirror.host.exporting, 10, "the export process to end"
+            )
             await pilot.pause(0.2)  # a refresh
             best = app.best_panel.render().plain
             assert f"exported: s3://{bucket}/t/trial-" in best

@@ -10,7 +10,7 @@ from textual.widgets import Static
 from console.searchfile.toml_io import load_search
 from console.tui.screens.path_prompt import PathPrompt
 from tests.conftest import write_search
-from tests.tui_tests.conftest import SIZE, log_text, make_app, text_of, until
+from tests.tui_tests.conftest import SIZE, host_of, log_text, make_app, text_of, until
 
 
 async def type_path(pilot, path: str) -> None:
@@ -33,7 +33,7 @@ def test_save_as_then_open_round_trips_the_search(tmp_path: Path) -> None:
 
     async def scenario() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            first = app.running.scheduler
+            first = host_of(app).running.scheduler
             await until(pilot, lambda: first.state == "finished", 30, "the search to finish")
             await pilot.press("a")
             assert isinstance(app.screen, PathPrompt)
@@ -57,8 +57,8 @@ def test_save_as_then_open_round_trips_the_search(tmp_path: Path) -> None:
             await pilot.press("escape")
             await pilot.press("o")
             await type_path(pilot, str(saved_as))
-            await until(pilot, lambda: app.running.scheduler is not first, 10, "reopened")
-            reopened = app.running.scheduler
+            await until(pilot, lambda: host_of(app).running.scheduler is not first, 10, "reopened")
+            reopened = host_of(app).running.scheduler
             assert reopened.checkpointer.path == saved_as
             assert reopened.ledger.done == 3
             await until(pilot, lambda: reopened.state == "finished", 10, "nothing left to run")
@@ -94,14 +94,14 @@ def test_open_an_edited_search_file_extends_its_finished_search(
 
     async def scenario() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            first = app.running.scheduler
+            first = host_of(app).running.scheduler
             await until(pilot, lambda: first.state == "finished", 30, "the search to finish")
             scores = [first.ledger.trials[i].score for i in range(2)]
             write_search(tmp_path, name="grow", strategy="random", max_trials=4, space=space)
             await pilot.press("o")
             await type_path(pilot, str(search))
-            await until(pilot, lambda: app.running.scheduler is not first, 10, "reopened")
-            grown = app.running.scheduler
+            await until(pilot, lambda: host_of(app).running.scheduler is not first, 10, "reopened")
+            grown = host_of(app).running.scheduler
             await until(pilot, lambda: grown.state == "finished", 30, "the new trials")
             assert grown.ledger.done == 4 and grown.planned == 4
             assert [grown.ledger.trials[i].score for i in range(2)] == scores
@@ -128,7 +128,7 @@ def test_opening_a_search_that_fails_its_pre_flight_keeps_the_current_one(
 
     async def scenario() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            first = app.running.scheduler
+            first = host_of(app).running.scheduler
             await pilot.press("o")
             await type_path(pilot, str(bad))
             failed = "Pre-flight check failed"
@@ -142,7 +142,7 @@ def test_opening_a_search_that_fails_its_pre_flight_keeps_the_current_one(
                 raise AssertionError(f"{exc}; shown: {shown}") from None
             (note,) = notes_titled(app, failed)
             assert "target column 'kind' is missing" in note.message
-            assert app.running.scheduler is first  # still the same search, still running
+            assert host_of(app).running.scheduler is first  # still the same search, still running
             await until(pilot, lambda: first.state == "finished", 30, "the first search to end")
             assert not (tmp_path / "runs").exists()  # nothing was written for the bad one
 

@@ -10,7 +10,7 @@ import pytest
 
 from console.tui.widgets.event_log import EventLog
 from tests.conftest import write_search
-from tests.tui_tests.conftest import SIZE, log_text, make_app, until
+from tests.tui_tests.conftest import SIZE, host_of, log_text, make_app, until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -24,14 +24,16 @@ def test_node_keys_ignore_the_nodes_cursor_unless_the_nodes_table_has_the_focus(
 
     async def scenario() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            scheduler = app.running.scheduler
+            scheduler = host_of(app).running.scheduler
             await until(pilot, lambda: app.nodes_table.row_count == 2, 30, "both nodes shown")
             app.nodes_table.move_cursor(row=app.nodes_table.get_row_index("local-1"))
             app.trials_table.focus()
             await pilot.press("d")
             assert not any(node.draining for node in scheduler.nodes.by_id.values())
             await pilot.press("k")  # not the nodes table's local-1: the newest, local-2
-            await until(pilot, lambda: app.running.local.running() == ["local-1"], 20, "stop")
+            await until(
+                pilot, lambda: host_of(app).running.local.running() == ["local-1"], 20, "stop"
+            )
             assert "stopping local node local-2" in log_text(app)
             app.nodes_table.focus()
             await pilot.press("d")
@@ -45,7 +47,7 @@ def test_pause_is_logged_once_and_no_local_nodes_says_how_to_start_one(tmp_path:
 
     async def scenario() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            endpoint = lambda: app.running.scheduler.endpoint  # noqa: E731
+            endpoint = lambda: host_of(app).running.scheduler.endpoint  # noqa: E731
             await until(pilot, lambda: "no local nodes" in log_text(app), 10, "the hint")
             port = endpoint().rsplit(":", 1)[1]
             assert (

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from console.headless import format_duration
 from console.searchfile.toml_io import SavedState, load_search, save_search
 from console.tui.widgets.best_panel import BestPanel
 from console.tui.widgets.status_bar import StatusBar
+from console.view.wording import format_duration
 from tests.conftest import write_search
-from tests.tui_tests.conftest import SIZE, log_text, make_app, text_of, until
+from tests.tui_tests.conftest import SIZE, host_of, log_text, make_app, text_of, until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -38,7 +38,7 @@ def test_elapsed_stops_at_finish_and_a_finished_search_reopens_as_it_was(
 
     async def run_first() -> float:
         async with first.run_test(size=SIZE) as pilot:
-            scheduler = first.running.scheduler
+            scheduler = host_of(first).running.scheduler
             await until(pilot, lambda: scheduler.state == "finished", 30, "the search to finish")
             await until(pilot, lambda: "export skipped" in log_text(first), 5, "auto export")
             at_finish = scheduler.snapshot().elapsed_s
@@ -58,9 +58,9 @@ def test_elapsed_stops_at_finish_and_a_finished_search_reopens_as_it_was(
             await until(pilot, lambda: "already finished" in log_text(again), 10, "started")
             await until(pilot, lambda: again.search_state == "finished", 10, "finished again")
             await pilot.pause(0.5)  # a window for an export or a node start to begin
-            assert again.running.local.running() == []  # nothing to run: no local node
+            assert host_of(again).running.local.running() == []  # nothing to run: no local node
             assert "export skipped" not in log_text(again)  # not exported a second time
-            snap = again.running.scheduler.snapshot()
+            snap = host_of(again).running.scheduler.snapshot()
             assert snap.elapsed_s == pytest.approx(at_finish, abs=0.01)  # not back to 0:00
             assert "found at" in text_of(again.query_one(BestPanel))
             shown = f"elapsed {format_duration(at_finish)}"

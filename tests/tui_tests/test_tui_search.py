@@ -11,7 +11,7 @@ from console.tui.widgets.nodes_table import NodesTable
 from console.tui.widgets.status_bar import StatusBar
 from console.tui.widgets.trials_table import TrialsTable
 from tests.conftest import write_search
-from tests.tui_tests.conftest import SIZE, log_text, make_app, table_rows, text_of, until
+from tests.tui_tests.conftest import SIZE, host_of, log_text, make_app, table_rows, text_of, until
 
 
 def test_tui_runs_a_real_search_to_the_end(tmp_path: Path) -> None:
@@ -44,8 +44,8 @@ def test_tui_runs_a_real_search_to_the_end(tmp_path: Path) -> None:
             return best_text
 
     best_text = asyncio.run(scenario())
-    assert app.running is not None and app.running.local is not None
-    assert app.running.local.running() == []  # the app stopped its nodes on the way out
+    assert host_of(app).running is not None and host_of(app).running.local is not None
+    assert host_of(app).running.local.running() == []  # the app stopped its nodes on the way out
     rows = load_search(checkpoint).state.trials
     assert len(rows) == 6 and all(row["status"] == "ok" for row in rows)
     best = max(rows, key=lambda row: row["score"])

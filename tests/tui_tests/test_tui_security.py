@@ -11,7 +11,7 @@ import zmq
 from console.link import keys_cli
 from console.tui.widgets.status_bar import StatusBar
 from tests.conftest import write_search
-from tests.tui_tests.conftest import SIZE, log_text, make_app, text_of, until
+from tests.tui_tests.conftest import SIZE, host_of, log_text, make_app, text_of, until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -24,7 +24,7 @@ def test_a_plaintext_peer_is_refused_and_logged_while_local_nodes_run(tmp_path: 
 
     async def scenario() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            scheduler = app.running.scheduler
+            scheduler = host_of(app).running.scheduler
             await until(pilot, lambda: bool(scheduler.endpoint), 10, "the console listening")
             plaintext = zmq.Context.instance().socket(zmq.DEALER)
             plaintext.connect(scheduler.endpoint)
@@ -56,6 +56,6 @@ def test_a_missing_key_folder_is_shown_and_nothing_listens(tmp_path: Path) -> No
             shown = f"{missing}: no such key folder"
             await until(pilot, lambda: shown in log_text(app), 5, "the key error in the log")
             assert "ERROR" in text_of(app.query_one(StatusBar))
-            assert app.running.scheduler.endpoint == ""  # never bound
+            assert host_of(app).running.scheduler.endpoint == ""  # never bound
 
     asyncio.run(scenario())

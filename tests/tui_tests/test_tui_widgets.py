@@ -22,7 +22,8 @@ from console.tui.widgets.params_cell import elide_pairs
 from console.tui.widgets.score_chart import BLOCKS, ScoreChart, columns_of
 from console.tui.widgets.status_bar import StatusBar
 from console.tui.widgets.trials_table import TrialsTable
-from console.view_updates import LogLine
+from console.view.feed import trial_view
+from console.view.models import LogLine, TrialView
 from tests.tui_tests.conftest import table_rows
 
 pytestmark = pytest.mark.timeout(60)
@@ -50,6 +51,11 @@ def _ledger(count: int, max_attempts: int = 2) -> Ledger:
     return ledger
 
 
+def _views(ledger: Ledger) -> dict[int, TrialView]:
+    """The trials as the console sends them to the TUI."""
+    return {i: trial_view(trial, ledger.max_attempts) for i, trial in ledger.trials.items()}
+
+
 def _table(ledger: Ledger) -> TrialsTable:
     table = TrialsTable()
     table.folds_total, table.max_attempts = 5, ledger.max_attempts
@@ -63,20 +69,20 @@ def test_the_cursor_stays_on_its_trial_as_newer_rows_come_in_above() -> None:
 
     async def scenario() -> None:
         async with One(table).run_test(size=(120, 20)) as pilot:
-            table.apply(ledger, set(ledger.trials), 0.0)
+            table.apply(_views(ledger), set(ledger.trials), 0.0)
             table.focus()
             await pilot.press("down", "down")
             assert table.selected_trial == 2  # newest first: 4, 3, 2
             for trial_id in (5, 6, 7):
                 ledger.add(Trial(id=trial_id, params=dict(PARAMS), attempts=1))
-                table.apply(ledger, {trial_id}, 0.0)
+                table.apply(_views(ledger), {trial_id}, 0.0)
                 await pilot.pause()
             assert [row[0] for row in table_rows(table)][:3] == ["7", "6", "5"]
             assert table.selected_trial == 2
             await pilot.press(*["up"] * 5)  # back on the top row: it follows the newest again
             assert table.selected_trial == 7
             ledger.add(Trial(id=8, params=dict(PARAMS), attempts=1))
-            table.apply(ledger, {8}, 0.0)
+            table.apply(_views(ledger), {8}, 0.0)
             await pilot.pause()
             assert table.selected_trial == 8 and table.cursor_row == 0
 
@@ -96,7 +102,7 @@ def test_tries_count_what_is_charged_and_folds_always_read_k_of_n() -> None:
 
     async def scenario() -> None:
         async with One(table).run_test(size=(120, 20)) as pilot:
-            table.apply(ledger, set(ledger.trials), 0.0)
+            table.apply(_views(ledger), set(ledger.trials), 0.0)
             await pilot.pause()
             rows = {row[0]: row for row in table_rows(table)}
             assert rows["0"][1] == "pending" and rows["0"][3] == "2/5"  # not a bare "2"
@@ -122,7 +128,7 @@ def test_params_are_elided_whole_never_cut_mid_value() -> None:
 
     async def scenario(width: int) -> str:
         async with One(table).run_test(size=(width, 10)) as pilot:
-            table.apply(ledger, {0}, 0.0)
+            table.apply(_views(ledger), {0}, 0.0)
             await pilot.pause()
             return table.columns["params"].label.plain  # type: ignore[index]
 
@@ -138,22 +144,22 @@ def test_wrapped_log_lines_stay_under_their_text_and_scrolling_up_stays_put() ->
 
     async def scenario() -> None:
         async with One(log).run_test(size=(60, 8)) as pilot:
-            log.add([LogLine(1.0, f"export: fetch it with: {command}", "info")], lambda at: at)
+            log.add([LogLine(1.0, f"export: fetch it with: {command}", "info")])
             await pilot.pause()
             first, *rest = [strip.text for strip in log.lines]
             assert first.startswith("   0:01 export:")
             assert rest and all(line.startswith(" " * 8) for line in rest)  # a hanging indent
             for n in range(30):
-                log.add([LogLine(2.0, f"line {n}", "info")], lambda at: at)
+                log.add([LogLine(2.0, f"line {n}", "info")])
             await pilot.pause()
             log.focus()
             await pilot.press("home")
             assert log.scroll_y == 0
-            log.add([LogLine(3.0, "a new line", "info")], lambda at: at)
+            log.add([LogLine(3.0, "a new line", "info")])
             await pilot.pause()
             assert log.scroll_y == 0  # the operator reading back keeps their place
             await pilot.press("end")
-            log.add([LogLine(4.0, "another", "info")], lambda at: at)
+            log.add([LogLine(4.0, "another", "info")])
             await pilot.pause()
             assert log.scroll_y == log.max_scroll_y  # at the bottom it follows again
 

@@ -9,28 +9,15 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from console.scheduler.nodes import QUARANTINE_AFTER, NodeInfo
+from console.view.models import NodeDetail
 
 
-def describe_node(node: NodeInfo, state: str, trials_running: list[int], seen_ago_s: float) -> Text:
+def describe_node(node: NodeDetail) -> Text:
     out = Text()
     out.append(f"Node {node.node_id}", style="bold")
-    out.append(f"   {state}\n\n")
-    rows = [
-        ("host", node.host),
-        ("address", node.address or "unknown"),
-        ("link", f"CURVE, key {node.key_name}" if node.key_name else "plaintext"),
-        ("slots", f"{node.slots} (+{node.prefetch} prefetched)"),
-        ("running", ", ".join(f"trial {t}" for t in trials_running) or "nothing"),
-        ("trials done", str(node.done)),
-        ("trials failed", str(node.failed)),
-        ("faults in a row", f"{node.strikes} (quarantined at {QUARANTINE_AFTER})"),
-        ("proven", "yes" if node.proven else "not yet (gets one trial at a time)"),
-        ("last heard", f"{seen_ago_s:.1f} s ago"),
-    ]
-    rows += [(f"version of {name}", str(value)[:40]) for name, value in node.versions.items()]
-    width = max(len(name) for name, _ in rows)
-    for name, value in rows:
+    out.append(f"   {node.state}\n\n")
+    width = max(len(name) for name, _ in node.rows)
+    for name, value in node.rows:
         out.append(f"  {name:<{width}}  ", style="dim")
         out.append(f"{value}\n")
     if node.quarantined:

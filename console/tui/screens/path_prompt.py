@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from textual.app import ComposeResult
@@ -12,8 +13,9 @@ from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Input, Label, Static
 
-# Returns None when the path is acceptable (the screen closes), else an error to show.
-PathCheck = Callable[[Path], str | None]
+# Returns None when the path is acceptable (the screen closes), else an error to show. It may be
+# a coroutine: the check runs where the search does (the console may be another process).
+PathCheck = Callable[[Path], str | Awaitable[str | None] | None]
 
 
 class PathSuggester(Suggester):
@@ -67,13 +69,15 @@ class PathPrompt(ModalScreen[Path | None]):
             yield Static("", id="error")
             yield Label("Enter: accept   right arrow: complete   Escape: cancel", classes="hint")
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
         raw = event.value.strip()
         if not raw:
             self.query_one("#error", Static).update("type a file path")
             return
         path = Path(raw).expanduser()
         error = self.check(path)
+        if inspect.isawaitable(error):
+            error = await error
         if error:
             self.query_one("#error", Static).update(error)
         else:

@@ -9,16 +9,15 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from console.scheduler.ledger import Trial
-from console.tui.widgets.trials_table import charged_tries
+from console.view.models import TrialView
 
 
 def describe_trial(
-    trial: Trial, metric: str, max_attempts: int = 3, on_front: bool = False
+    trial: TrialView, metric: str, max_attempts: int = 3, on_front: bool = False
 ) -> Text:
     out = Text()
     out.append(f"Trial {trial.id}", style="bold")
-    out.append(f"   {trial.status}, attempt {charged_tries(trial, max_attempts)} of {max_attempts}")
+    out.append(f"   {trial.status}, attempt {trial.tries} of {max_attempts}")
     if trial.node:
         out.append(f", node {trial.node}")
     charged = f"{trial.failures} timeout(s)/crash(es)" if trial.failures else "nothing"
@@ -72,7 +71,7 @@ class TrialDetailScreen(ModalScreen[None]):
     """
 
     def __init__(
-        self, trial: Trial, metric: str, max_attempts: int = 3, on_front: bool = False
+        self, trial: TrialView, metric: str, max_attempts: int = 3, on_front: bool = False
     ) -> None:
         super().__init__()
         self.text = describe_trial(trial, metric, max_attempts, on_front)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from console.headless import format_duration
-from console.scheduler.snapshot import Snapshot
 from console.tui.widgets.params_cell import format_params
+from console.view.models import Snapshot
+from console.view.wording import format_duration
 
 __all__ = ["BestPanel", "format_params"]
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import RichLog
 
-from console.headless import format_duration
-from console.view_updates import LogLine
+from console.view.models import LogLine
+from console.view.wording import format_duration
 
 SEVERITY_STYLES = {"info": "", "good": "green", "warning": "yellow", "error": "bold red"}
 MAX_LINES = 2000
@@ -24,12 +22,10 @@ class EventLog(RichLog):
             *args, max_lines=MAX_LINES, wrap=True, markup=False, min_width=20, **kwargs
         )
 
-    def add(
-        self, lines: list[LogLine], search_time: Callable[[float], float], overflow: int = 0
-    ) -> None:
-        """`search_time` turns a line's clock time into the search's elapsed time."""
+    def add(self, lines: list[LogLine], overflow: int = 0) -> None:
+        """Lines stamped with their search time."""
         for line in lines:
-            stamp = format_duration(search_time(line.at))
+            stamp = format_duration(line.at)
             self._write_line(stamp, Text(line.text, style=SEVERITY_STYLES[line.severity]))
         if overflow:
             self._write_line("", Text(f"... {overflow} more lines not shown", style="dim"))

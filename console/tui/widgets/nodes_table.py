@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from console.scheduler.snapshot import NodeView
 from console.tui.widgets.keyed_rows import KeyedRows
+from console.view.models import NodeView
 
 NODE_STATE_STYLES = {
     "idle": "yellow",

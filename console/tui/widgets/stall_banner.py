@@ -6,9 +6,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from console.headless import format_duration
-from console.scheduler.search_core import STALL_REPORT_AFTER_S
-from console.scheduler.snapshot import Snapshot
+from console.view.models import STALL_REPORT_AFTER_S, Snapshot
+from console.view.wording import format_duration
 
 
 class StallBanner(Static):

@@ -10,8 +10,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
-from console.headless import format_duration
-from console.scheduler.snapshot import Snapshot
+from console.view.models import Snapshot
+from console.view.wording import format_duration
 
 # The node link: encrypted and authenticated, or open to anyone who reaches the port.
 LINK_STYLES = {"CURVE": "green", "INSECURE": "bold red"}
@@ -49,11 +49,14 @@ class StatusBar(Widget):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._snap: Snapshot | None = None
+        self._problem: str | None = None
         self._state: str | None = None
         self._message: tuple[str, str, str] | None = None
 
-    def show(self, snap: Snapshot, state: str | None = None) -> None:
+    def show(self, snap: Snapshot, state: str | None = None, problem: str | None = None) -> None:
+        """`problem`: the link's trouble (an attached console gone quiet), on a line of its own."""
         self._snap, self._state, self._message = snap, state or snap.state, None
+        self._problem = problem
         self.refresh(layout=True)
 
     def show_message(self, name: str, state: str, message: str) -> None:
@@ -78,6 +81,8 @@ class StatusBar(Widget):
             return [Text("")]
         snap, state = self._snap, self._state or self._snap.state
         lines: list[Text] = []
+        if self._problem:
+            lines.append(Text(elide(self._problem, width), style="bold red"))
         for group in (_progress_items(snap, state, width), _timing_items(snap, state)):
             lines += _flow(group, width)
         return lines

@@ -1,20 +1,22 @@
 """One row per trial, updated in place as results stream in; newest first or best first.
 
 Only the top `MAX_ROWS` rows of the current order are in the widget: a 10,000-trial search stays
-fast, and the full history is still in the scheduler's ledger (and the checkpoint).
+fast, and the full history is still in the view's mirror (and the checkpoint).
 """
 
 from __future__ import annotations
 
 import heapq
+from collections.abc import Mapping
 
 from rich.text import Text
 from textual.widgets import DataTable
 
-from console.headless import format_duration
-from console.scheduler.ledger import FAILED, OK, PENDING, PRUNED, RUNNING, Ledger, Trial
+from console.records import TrialStatus
 from console.tui.widgets.keyed_rows import KeyedRows
 from console.tui.widgets.params_cell import ParamsCell, ParamsLayout
+from console.view.models import TrialView
+from console.view.wording import format_duration
 
 MAX_ROWS = 300
 PAIRS_FROM_WIDTH = 30  # a narrower params column shows values only, named in its header
@@ -30,6 +32,9 @@ COLUMN_WIDTHS = {
     "params": None,
 }
 COLUMNS = tuple(COLUMN_WIDTHS)
+OK, FAILED, RUNNING = TrialStatus.OK, TrialStatus.FAILED, TrialStatus.RUNNING
+PENDING, PRUNED = TrialStatus.PENDING, TrialStatus.PRUNED
+Trials = Mapping[int, TrialView]
 STATUS_STYLES = {
     OK: "green", FAILED: "bold red", RUNNING: "yellow", PENDING: "dim", PRUNED: "magenta",
 }  # fmt: skip
@@ -83,29 +88,29 @@ class TrialsTable(DataTable):
             self._clear_caches()  # rows drawn for the old layout
             self.refresh()
 
-    def toggle_order(self, ledger: Ledger, now: float) -> str:
+    def toggle_order(self, trials: Trials, now: float) -> str:
         self.order = ORDERS[(ORDERS.index(self.order) + 1) % len(ORDERS)]
-        self.rebuild(ledger, now)
+        self.rebuild(trials, now)
         return self.order
 
-    def rebuild(self, ledger: Ledger, now: float) -> None:
+    def rebuild(self, trials: Trials, now: float) -> None:
         self.keyed.clear()
         self._rank.clear()
-        self.apply(ledger, set(ledger.trials), now)
+        self.apply(trials, set(trials), now)
 
-    def apply(self, ledger: Ledger, changed: set[int], now: float) -> None:
+    def apply(self, trials: Trials, changed: set[int], now: float) -> None:
         added = False
         selected = self.selected_trial
         # A cursor on the top row follows the top (the newest, or the best): an operator who has
         # not moved it is watching what comes in. Moved down, it stays on its trial.
         following_top = self.cursor_row <= 0
-        for trial in self._worth_showing(ledger, changed):
+        for trial in self._worth_showing(trials, changed):
             rank = self._rank_of(trial)
             added |= rank != self._rank.get(trial.id)
             self._rank[trial.id] = rank
             cells = _cells(trial, now, self.folds_total, self.max_attempts, self.params_layout)
             self.keyed.put(str(trial.id), cells)
-        self._tick_running(ledger, changed, now)
+        self._tick_running(trials, changed, now)
         if added:
             self._trim_and_sort()
             self._keep_selected(None if following_top else selected)
@@ -122,27 +127,27 @@ class TrialsTable(DataTable):
         if row != self.cursor_row:
             self.move_cursor(row=row, scroll=False)
 
-    def _worth_showing(self, ledger: Ledger, changed: set[int]) -> list[Trial]:
+    def _worth_showing(self, trials: Trials, changed: set[int]) -> list[TrialView]:
         """The changed trials that are shown already or may make the top rows.
 
         A burst (or a rebuild over a big ledger) must not add thousands of rows only to trim them.
         """
-        fresh = [ledger.trials[i] for i in changed if i in ledger.trials]
-        fresh = [trial for trial in fresh if _ever_started(trial)]
+        fresh = [trials[i] for i in changed if i in trials]
+        fresh = [trial for trial in fresh if trial.ever_started]
         if len(fresh) <= MAX_ROWS:
             return fresh
         best = heapq.nsmallest(MAX_ROWS, fresh, key=self._rank_of)
         chosen = {trial.id for trial in best}
         return best + [t for t in fresh if t.id in self._rank and t.id not in chosen]
 
-    def _tick_running(self, ledger: Ledger, changed: set[int], now: float) -> None:
+    def _tick_running(self, trials: Trials, changed: set[int], now: float) -> None:
         """Running trials' elapsed time moves even when no event arrives."""
         for trial_id in self._rank:
-            trial = ledger.trials.get(trial_id)
+            trial = trials.get(trial_id)
             if trial is not None and trial.status == RUNNING and trial_id not in changed:
                 self.keyed.set_cell(str(trial_id), "time", format_duration(now - trial.started_at))
 
-    def _rank_of(self, trial: Trial) -> tuple:
+    def _rank_of(self, trial: TrialView) -> tuple:
         if self.order == "best":
             score = trial.score if trial.status == OK else float("-inf")
             return (-score, trial.id)  # type: ignore[operator]
@@ -175,25 +180,8 @@ class TrialsTable(DataTable):
         return int(row_key.value)  # type: ignore[arg-type]
 
 
-def _ever_started(trial: Trial) -> bool:
-    return trial.attempts > 0 or trial.is_final
-
-
-def charged_tries(trial: Trial, max_attempts: int) -> int:
-    """The attempt the trial is on (or ended on), counting only what is charged to it.
-
-    Timeouts and crashes (`failures`) and lost nodes (`node_losses`) each fail the trial at
-    `max_attempts`; a stop, a drain or a node handing it back charges nothing, so this is what
-    compares with max_attempts (`attempts` counts every dispatch).
-    """
-    charged = max(trial.failures, trial.node_losses)
-    if trial.status == FAILED and charged >= max_attempts:
-        return charged  # it failed on its last allowed attempt
-    return charged + 1  # the attempt running, to come, or that ended it
-
-
 def _cells(
-    trial: Trial, now: float, folds_total: int, max_attempts: int, layout: ParamsLayout
+    trial: TrialView, now: float, folds_total: int, max_attempts: int, layout: ParamsLayout
 ) -> tuple:
     status = trial.status
     if status == RUNNING:
@@ -218,6 +206,6 @@ def _cells(
         folds,
         time,
         trial.node or "",
-        f"{charged_tries(trial, max_attempts)}/{max_attempts}",
+        f"{trial.tries}/{max_attempts}",
         ParamsCell.of(trial.params, layout),
     )
