@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(SUBCOMMANDS[argv[0]])
         return module.main(argv)
     args = build_parser().parse_args(argv)
-    use_tui = not args.headless and sys.stdin.isatty() and sys.stdout.isatty()
+    use_tui = not args.headless and _on_a_screen()
     try:
         opened = open_search(args.file, save_to=args.save_to, fresh=args.fresh)
     except SearchFileError as exc:
@@ -165,6 +165,14 @@ def main(argv: list[str] | None = None) -> int:
     from console.headless import run_headless
 
     return asyncio.run(run_headless(opened, options, control_bind=args.control_bind))
+
+
+def _on_a_screen() -> bool:
+    """A terminal, or a browser tab: textual-serve (`attach --web`) runs each tab's process on
+    pipes with Textual's web driver, and that is the TUI's screen too."""
+    from console.attach.web import served_to_a_browser
+
+    return (sys.stdin.isatty() and sys.stdout.isatty()) or served_to_a_browser()
 
 
 def _launch_options(args: argparse.Namespace) -> LaunchOptions:
