@@ -57,10 +57,6 @@ def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv[1:])  # argv[0] is "attach"
     if args.log_file:
         logging.basicConfig(level=logging.INFO, filename=args.log_file)
-    if getattr(args, "web", False):
-        from console.attach.web import serve_attach
-
-        return serve_attach(args)
     try:
         address = find(args.target)
         keys = None
@@ -74,7 +70,11 @@ def main(argv: list[str]) -> int:
     except (AttachError, KeyFileError) as exc:
         print(f"hpo-console attach: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+    if getattr(args, "web", False):
+        return _serve_web(args, address)
+    from console.attach.web import served_to_a_browser
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()) and not served_to_a_browser():
         print("hpo-console attach: needs a terminal (try docker compose exec -it)", file=sys.stderr)
         return EXIT_BAD_INPUT
     from console.tui.app import ConsoleApp
@@ -84,3 +84,16 @@ def main(argv: list[str]) -> int:
     for line in app.farewell():
         print(line)
     return app.return_code or 0
+
+
+def _serve_web(args: argparse.Namespace, address: str) -> int:
+    """Each browser tab runs its own `hpo-console attach ADDRESS` (textual-serve)."""
+    from console.attach.web import WebViewError, attach_command, serve_web
+
+    extra = ["--key", str(args.key)] if args.key is not None else []
+    try:
+        serve_web(attach_command(address, *extra), host=args.host, port=args.port)
+    except WebViewError as exc:
+        print(f"hpo-console attach: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return 0

@@ -104,8 +104,14 @@ class ConsoleHost:
             local_nodes=tuple(local.running()) if local else (),
             serving=bool(running and running.serving),
             attach_address=self.attach_address,
-            operators=len(self._subscribers),
+            operators=self._operators(),
         )
+
+    def _operators(self) -> int:
+        """Front ends watching: the in-process TUI (if any) plus every attached operator."""
+        if self.control is None:
+            return len(self._subscribers)
+        return len(self._subscribers) - 1 + len(self.control.operators)
 
     def say(self, text: str, severity: str = "info") -> None:
         """A line in every front end's log."""

@@ -1,5 +1,6 @@
-"""The web view for real: the web server (a subprocess) serves the TUI on a real search, headless
-Chromium opens the page, and the terminal on the page shows the search.
+"""The web view for real: a console process runs a search, `hpo-console attach --web` (a
+subprocess) serves an attached TUI per browser tab, headless Chromium opens the page, and the
+terminal on the page shows the search.
 
 Chromium is driven over its DevTools protocol (a websocket, through aiohttp, which textual-serve
 already brings): no browser-automation package, no browser download, only the system Chromium.
@@ -30,7 +31,9 @@ from pathlib import Path
 import pytest
 
 from console.attach.web import WebViewError, add_web_arguments, check_loopback
-from tests.conftest import REPO, wait_until, write_search
+from tests.conftest import REPO, wait_until
+from tests.tui_tests.attach_fixtures import ConsoleProcess, start_console
+from tests.tui_tests.attach_fixtures import runtime_dir as runtime_dir
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -39,10 +42,9 @@ ANSWER_WITHIN_S = 10  # for each DevTools command
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 
 
-def served_command(search: Path, checkpoint: Path) -> list[str]:
-    """What each browser tab runs. Once `hpo-console attach` exists: attach to a console."""
-    tui = [sys.executable, "-m", "console", str(search)]
-    return [*tui, "--local-nodes", "0", "--save-to", str(checkpoint)]
+def web_command(address: str, port: int) -> list[str]:
+    """The web view of a running console: each browser tab is an `hpo-console attach`."""
+    return [sys.executable, "-m", "console", "attach", address, "--web", "--port", str(port)]
 
 
 # Runs in the page before textual-serve's script: it catches the xterm Terminal as the script
@@ -127,16 +129,21 @@ def answers(url: str) -> bool:
 
 
 @pytest.fixture
-def web_server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
-    """The web view (python -m console.attach.web) serving the TUI on a fresh search; yields its
-    URL, the process and its log. Killed with every tab's process at the end, whatever happened."""
-    search = write_search(tmp_path, name="webview")
+def console(tmp_path: Path, runtime_dir: Path) -> Iterator[ConsoleProcess]:
+    yield from start_console(tmp_path)
+
+
+@pytest.fixture
+def web_server(
+    tmp_path: Path, console: ConsoleProcess
+) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
+    """`hpo-console attach --web` on a running console; yields its URL, the process and its
+    log. Killed with every tab's process at the end, whatever happened."""
     port = free_port()
     log = tmp_path / "web.log"
-    command = served_command(search, tmp_path / "runs" / "webview.toml")
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "console.attach.web", "--port", str(port), "--", *command],
+            web_command(console.address, port),
             cwd=tmp_path,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -254,7 +261,7 @@ def test_the_page_shows_the_search(
     chromium: int, web_server: tuple[str, subprocess.Popen[bytes], Path], tmp_path: Path
 ) -> None:
     url, server, log = web_server
-    needles = ("webview", "Nodes", "Trials", "Log")  # the search's name, panel titles
+    needles = ("attached", "Nodes", "Trials", "Log")  # the search's name, panel titles
     screenshot = tmp_path / "page.png"
     screen = asyncio.run(screen_once_it_shows(chromium, url, needles, 30, screenshot))
     assert screen is not None, (
