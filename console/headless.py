@@ -14,8 +14,9 @@ from console.scheduler import events as ev
 from console.scheduler.core import Scheduler
 from console.scheduler.ledger import FAILED, Ledger
 from console.searchfile.session import OpenedSearch
+from console.view.event_lines import describe
 from console.view.models import Snapshot
-from console.view.wording import describe, format_duration, status_line
+from console.view.wording import format_duration, status_line
 
 # SIGHUP too: a console whose SSH session dropped checkpoints and exits like one stopped.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)

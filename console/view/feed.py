@@ -17,6 +17,7 @@ from console.scheduler import events as ev
 from console.scheduler.nodes import QUARANTINE_AFTER, NodeInfo
 from console.scheduler.trial import Trial
 from console.search.space import Param
+from console.view.event_lines import describe
 from console.view.models import (
     FullState,
     HostView,
@@ -27,7 +28,6 @@ from console.view.models import (
     TrialView,
     Update,
 )
-from console.view.wording import describe
 
 if TYPE_CHECKING:
     from console.scheduler.core import Scheduler

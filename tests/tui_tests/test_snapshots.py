@@ -96,6 +96,8 @@ async def _settle(pilot: Pilot) -> None:
         20,
         "bound",
     )
+    # Operators can attach (its log line is in the picture) before the fake nodes join.
+    await until(pilot, lambda: host_of(app).control is not None, 20, "the control socket")
     scheduler = host_of(app).running.scheduler  # type: ignore[union-attr]
     core = scheduler.core
     scheduler.save()  # the first checkpoint, logged before the nodes join

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from rich.text import Text
 from textual.widgets import DataTable
 
-from console.records import TrialStatus
 from console.tui.widgets.keyed_rows import KeyedRows
 from console.tui.widgets.params_cell import ParamsCell, ParamsLayout
 from console.view.models import TrialView
@@ -32,8 +31,8 @@ COLUMN_WIDTHS = {
     "params": None,
 }
 COLUMNS = tuple(COLUMN_WIDTHS)
-OK, FAILED, RUNNING = TrialStatus.OK, TrialStatus.FAILED, TrialStatus.RUNNING
-PENDING, PRUNED = TrialStatus.PENDING, TrialStatus.PRUNED
+# A trial's status as the view carries it (console.records.TrialStatus's values).
+OK, FAILED, RUNNING, PENDING, PRUNED = "ok", "failed", "running", "pending", "pruned"
 Trials = Mapping[int, TrialView]
 STATUS_STYLES = {
     OK: "green", FAILED: "bold red", RUNNING: "yellow", PENDING: "dim", PRUNED: "magenta",
