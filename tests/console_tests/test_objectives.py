@@ -207,7 +207,9 @@ def test_a_record_without_objective_values_restores_as_failed() -> None:
 def test_the_trial_detail_says_when_a_trial_is_on_the_front() -> None:
     from console.scheduler.ledger import Trial
     from console.tui.screens.trial_detail import describe_trial
+    from console.view.feed import trial_view
 
-    trial = Trial(id=3, params={"C": 1.0}, status=TrialStatus.OK, score=0.9, duration_s=1.0)
+    ledger_trial = Trial(id=3, params={"C": 1.0}, status=TrialStatus.OK, score=0.9, duration_s=1)
+    trial = trial_view(ledger_trial, max_attempts=3)  # as the console sends it to the TUI
     assert "on the Pareto front" in describe_trial(trial, "accuracy", on_front=True).plain
     assert "Pareto" not in describe_trial(trial, "accuracy").plain

@@ -285,7 +285,9 @@ def test_trial_detail_shows_every_metric() -> None:
         by_fold={1: 0.8, 2: 1.0},
         metric_by_fold={"f1_macro": {1: 0.8, 2: 1.0}, "accuracy": {1: 0.75, 2: 0.95}},
     )
-    text = describe_trial(trial, "f1_macro").plain
+    from console.view.feed import trial_view
+
+    text = describe_trial(trial_view(trial, max_attempts=3), "f1_macro").plain
     assert "f1_macro: 0.900000" in text
     assert "accuracy: 0.850000  (folds 0.7500, 0.9500)" in text
 
