@@ -146,7 +146,7 @@ class ConsoleHost:
         )
         try:
             await server.start()
-        except (zmq.ZMQError, AttachError, ValueError) as exc:
+        except (zmq.ZMQError, AttachError, OSError, ValueError) as exc:
             await server.close()
             self.say(f"operators cannot attach: {exc}", "warning")
             return

@@ -45,11 +45,14 @@ class Entry:
 
 def runtime_dir() -> Path:
     """This user's folder of console sockets, made private (0700) if new; refused if it is not."""
-    base = Path(os.environ.get("HPO_RUNTIME_DIR") or os.environ.get("XDG_RUNTIME_DIR") or "")
-    if not str(base) or not base.is_dir():
-        base = Path(tempfile.gettempdir())
+    chosen = os.environ.get("HPO_RUNTIME_DIR") or os.environ.get("XDG_RUNTIME_DIR")
+    # Path("") is the working folder (not writable in the image): only a named folder counts.
+    base = Path(chosen) if chosen and Path(chosen).is_dir() else Path(tempfile.gettempdir())
     folder = base / f"zmq-hpo-{os.getuid()}"
-    folder.mkdir(mode=0o700, exist_ok=True)
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+    except OSError as exc:
+        raise AttachError(f"{folder}: cannot create the consoles' socket folder: {exc}") from None
     info = folder.lstat()
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
         raise AttachError(
