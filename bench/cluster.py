@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import cpu_ticks
-from console import keys_cli
+from console.link import keys_cli
 from console.link.keyring import ConsoleKeys
 from console.local_nodes import LocalNodes
 from console.scheduler import events as ev
