@@ -2,57 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+# The picture's types are the view's (one definition, sent to every front end as they are).
+from console.view.models import NodeView, Snapshot
 
 if TYPE_CHECKING:
     from console.scheduler.core import Scheduler
-
-
-@dataclass(frozen=True)
-class NodeView:
-    node_id: str
-    host: str
-    state: str
-    slots: int
-    busy: int
-    done: int
-    failed: int
-    last_seen_age_s: float
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    name: str
-    strategy: str
-    state: str
-    planned: int
-    done: int
-    failed: int
-    running: int
-    pending: int
-    rate_per_s: float
-    eta_s: float | None
-    elapsed_s: float
-    best_trial: int | None
-    best_score: float | None
-    best_std: float | None
-    best_params: dict[str, Any] | None
-    best_node: str | None
-    nodes: tuple[NodeView, ...]
-    dropped_messages: int
-    checkpoint: str
-    endpoint: str
-    link: str  # "CURVE", "INSECURE" (plaintext beyond loopback) or "" (plaintext on loopback)
-    refused_connections: int
-    stall_reason: str | None = None  # work remains and no node can take it: why
-    stalled_for_s: float = 0.0
-    pruned: int = 0  # stopped early by the pruner: finished, never complete
-    best_found_s: float | None = None  # search time when the best trial was recorded
-
-    @property
-    def finished(self) -> int:
-        return self.done + self.failed + self.pruned
 
 
 def take_snapshot(s: Scheduler) -> Snapshot:

@@ -13,7 +13,6 @@ from textual.widget import Widget
 
 from console.records import TrialStatus
 from console.scheduler.ledger import Ledger
-from console.scheduler.snapshot import NodeView, Snapshot
 from console.scheduler.trial import Trial
 from console.tui.app import ConsoleApp
 from console.tui.widgets.colours import CONSOLE_ANSI
@@ -23,7 +22,7 @@ from console.tui.widgets.score_chart import BLOCKS, ScoreChart, columns_of
 from console.tui.widgets.status_bar import StatusBar
 from console.tui.widgets.trials_table import TrialsTable
 from console.view.feed import trial_view
-from console.view.models import LogLine, TrialView
+from console.view.models import LogLine, NodeView, Snapshot, TrialView
 from tests.tui_tests.conftest import table_rows
 
 pytestmark = pytest.mark.timeout(60)
