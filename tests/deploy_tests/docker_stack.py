@@ -67,19 +67,28 @@ class Stack:
             text += "    build:\n      network: host\n"
         (self.workdir / "override.yml").write_text(text)
 
-    def compose(
-        self, *args: str, timeout: float = 120, check: bool = True, **env: str
-    ) -> subprocess.CompletedProcess[str]:
-        environment = {
+    def compose_argv(self, *args: str) -> list[str]:
+        return ["docker", "compose", "-p", self.project, *self.files(), *args]
+
+    def environment(self, **env: str) -> dict[str, str]:
+        return {
             **os.environ,
             "HPO_IMAGE": IMAGE,
             "HPO_CONSOLE_PORT": f"127.0.0.1:{self.console_port}",
             **self.env,
             **env,
         }
-        argv = ["docker", "compose", "-p", self.project, *self.files(), *args]
+
+    def compose(
+        self, *args: str, timeout: float = 120, check: bool = True, **env: str
+    ) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
-            argv, capture_output=True, text=True, timeout=timeout, env=environment, cwd=REPO
+            self.compose_argv(*args),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=self.environment(**env),
+            cwd=REPO,
         )
         if check and done.returncode != 0:
             report = f"{done.stdout}\n{done.stderr}"

@@ -21,14 +21,17 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import write_search
+from tests.deploy_tests.compose_local import REPO
 from tests.deploy_tests.docker_stack import IMAGE, Stack, engine_problem, wait_for
 from tests.store_tests.conftest import add_export
+from tests.terminal import TerminalDrain, start_on_a_terminal
 
 pytestmark = pytest.mark.timeout(600)
 
 BUCKET = "models"
 QUICK = "stack-quick"  # 6 trials of ~1 s: the first `up`
 LONG = "stack-long"  # 15 trials of ~2 s: long enough to break things in the middle
+ATTACHED = "stack-attach"  # 40 trials of ~2 s: time to attach, pause and resume before its end
 
 
 def free_port() -> int:
@@ -39,7 +42,8 @@ def free_port() -> int:
 
 def write_searches(folder: Path) -> None:
     folder.mkdir()
-    for name, seconds in ((QUICK, [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]), (LONG, [1.0] * 15)):
+    plans = ((QUICK, [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]), (LONG, [1.0] * 15), (ATTACHED, [2.0] * 40))
+    for name, seconds in plans:
         values = ", ".join(f"{s + i / 1000:.3f}" for i, s in enumerate(seconds))  # all distinct
         space = f'seconds = {{ type = "choice", values = [{values}] }}'
         add_export(write_search(folder, name=name, space=space, cv=2), BUCKET, auto=True)
@@ -160,6 +164,36 @@ def test_a_crashed_node_comes_back_under_its_own_name(stack: Stack) -> None:
     wait_for(lambda: stack.state(node)[2] >= 1 and stack.state(node)[0] == "running", 60,
              "the restart policy to bring the crashed node back")  # fmt: skip
     assert stack.hostname(node) == name
+
+
+def test_an_operator_attaches_with_compose_exec_and_steers_the_search(stack: Stack) -> None:
+    """`docker compose exec console hpo-console attach`, on a real terminal: the TUI of the
+    headless console's search; p pauses it, r resumes it, q detaches and leaves it running."""
+    env = {"HPO_SEARCH": f"tests/{ATTACHED}.toml", "HPO_FRESH": "1"}
+    stack.compose("up", "-d", "--force-recreate", "console", **env)  # the nodes still run
+    wait_for(lambda: "new best" in stack.logs("console"), 120, "a first trial scored")
+    argv = stack.compose_argv("exec", "console", "hpo-console", "attach")
+    proc, terminal = start_on_a_terminal(argv, REPO, stack.environment(**env), size=(120, 40))
+    try:
+        screen = TerminalDrain(terminal)
+        screen.until(b"Detach", 60)  # the key bar of an attached TUI
+        screen.until(ATTACHED.encode(), 10)  # of this search
+        os.write(terminal, b"p")
+        wait_for(lambda: "search paused" in stack.logs("console"), 30, "the pause in the logs")
+        resumed = stack.logs("console").count("search running")  # it started running once
+        os.write(terminal, b"r")
+        wait_for(lambda: stack.logs("console").count("search running") > resumed, 30, "resume")
+        os.write(terminal, b"q")
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(terminal)
+    console = stack.containers("console")[0]
+    assert stack.state(console)[0] == "running"  # detaching left the search going
+    stack.compose("stop", "console", timeout=90)
+    assert stack.checkpoint(ATTACHED)["state"]["status"] in ("stopped", "finished")
 
 
 def test_the_console_stopped_mid_search_resumes_without_rerunning(stack: Stack) -> None:

@@ -3,6 +3,7 @@ with the console's own local nodes. Real console and node processes."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -99,5 +100,8 @@ def test_keys_from_the_search_file_secure_the_console_and_its_local_nodes(tmp_pa
     assert ran.returncode == 0, ran.stderr
     assert "WARNING" not in ran.stderr
     assert "node local-1" in ran.stdout and "search finished: 6 scored" in ran.stdout
-    # The local nodes' temporary key bundle is gone with the console.
-    assert list(private_tmp.iterdir()) == []
+    # The local nodes' temporary key bundle is gone with the console. What stays is the attach
+    # registry's folder (kept, like tmux's, since another console may be starting in it), empty.
+    left = list(private_tmp.iterdir())
+    assert [p.name for p in left] == [f"zmq-hpo-{os.getuid()}"]
+    assert list(left[0].iterdir()) == []

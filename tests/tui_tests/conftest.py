@@ -37,12 +37,20 @@ def running_of(app: ConsoleApp) -> RunningSearch:
     return running
 
 
-async def until(pilot: Pilot, predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    """Let the app run until `predicate` holds; fail naming `what` after `timeout` seconds."""
+async def until(
+    pilot: Pilot,
+    predicate: Callable[[], bool],
+    timeout: float,
+    what: str,
+    seen: Callable[[], str] | None = None,
+) -> None:
+    """Let the app run until `predicate` holds; fail naming `what` (and what `seen` says was
+    there instead) after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for: {what}")
+            instead = f"; saw: {seen()}" if seen is not None else ""
+            raise AssertionError(f"timed out after {timeout}s waiting for: {what}{instead}")
         await pilot.pause(0.05)
 
 

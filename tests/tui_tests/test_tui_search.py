@@ -36,7 +36,10 @@ def test_tui_runs_a_real_search_to_the_end(tmp_path: Path) -> None:
             )
             assert "6/6" in text_of(app.query_one(StatusBar))
             nodes = {row[0]: row for row in table_rows(app.query_one(NodesTable))}
-            assert set(nodes) == {"local-1", "local-2"}
+            # Both ran; on a loaded machine one may join only after the other did all six.
+            assert host_of(app).running.local is not None
+            assert len(host_of(app).running.local.running()) == 2
+            assert nodes and set(nodes) <= {"local-1", "local-2"}
             assert sum(int(row[3]) for row in nodes.values()) == 6  # trials done per node
             assert len(table_rows(app.query_one(TrialsTable))) == 6
             best_text = text_of(app.query_one(BestPanel))

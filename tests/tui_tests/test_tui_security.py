@@ -33,8 +33,9 @@ def test_a_plaintext_peer_is_refused_and_logged_while_local_nodes_run(tmp_path: 
                 await until(
                     pilot,
                     lambda: "refused a connection from 127.0.0.1" in log_text(app),
-                    15,
+                    30,
                     "the refusal in the log",
+                    seen=lambda: log_text(app)[-1500:],
                 )
             finally:
                 plaintext.close(linger=0)

@@ -2,74 +2,33 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pty
-import select
 import signal
-import struct
 import subprocess
 import sys
-import termios
-import time
 from pathlib import Path
 
 import pytest
 
 from console.searchfile.toml_io import load_search
 from tests.conftest import REPO, write_search
+from tests.terminal import read_until, start_on_a_terminal
 
 SLOW = 'seconds = { type = "choice", values = [0.5, 0.51, 0.52, 0.53, 0.54, 0.55, 0.56, 0.57] }'
 
 
-def read_until(fd: int, needle: bytes, timeout: float) -> bytes:
-    """Read the terminal until `needle` shows up; fail after `timeout` seconds."""
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while needle not in seen:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise AssertionError(f"{needle!r} never appeared; last output: {seen[-500:]!r}")
-        ready, _, _ = select.select([fd], [], [], left)
-        if ready:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:  # the child closed the terminal
-                chunk = b""
-            if not chunk:
-                raise AssertionError(f"{needle!r} never appeared before the terminal closed")
-            seen += chunk
-    return seen
-
-
-def start_on_a_terminal(tmp_path: Path, search: Path) -> tuple[subprocess.Popen, int]:
-    """hpo-console in a new session whose controlling terminal is a fresh 80x24 pty."""
-    controller, terminal = pty.openpty()
-    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+def start_console(tmp_path: Path, search: Path) -> tuple[subprocess.Popen, int]:
+    """hpo-console on a fresh 80x24 terminal."""
     env = {**os.environ, "TERM": "screen", "PYTHONPATH": str(REPO)}
-
-    def own_the_terminal() -> None:  # as a login shell would: hanging up then means SIGHUP
-        os.setsid()
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "console", str(search), "--local-nodes", "1"],
-        cwd=tmp_path,
-        stdin=terminal,
-        stdout=terminal,
-        stderr=terminal,
-        env=env,
-        preexec_fn=own_the_terminal,
-    )
-    os.close(terminal)
-    return proc, controller
+    argv = [sys.executable, "-m", "console", str(search), "--local-nodes", "1"]
+    return start_on_a_terminal(argv, tmp_path, env)
 
 
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGHUP", "hangup"])
 def test_tui_on_a_terminal_quits_cleanly(tmp_path: Path, how: str) -> None:
     """SIGTERM and SIGHUP quit as q would; so does the terminal going away (SSH dropped)."""
     search = write_search(tmp_path, name="pty", space=SLOW)
-    proc, controller = start_on_a_terminal(tmp_path, search)
+    proc, controller = start_console(tmp_path, search)
     try:
         read_until(controller, b"RUNNING", 30)
         read_until(controller, b"0.5", 30)  # a trial is on screen: nodes are working
