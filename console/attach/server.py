@@ -20,7 +20,8 @@ import zmq
 import zmq.asyncio
 
 from console.attach import registry, wire
-from console.link.gatekeeper import ZAP_ENDPOINT, RefusalLog
+from console.link import zap
+from console.link.gatekeeper import RefusalLog
 from console.link.keyring import ConsoleKeys
 from console.link.operators import Operator, read_operators
 from console.view.codec import to_data
@@ -84,13 +85,11 @@ class ControlServer:
         unix_path.chmod(0o600)
         if self.tcp_bind:
             assert self.keys is not None
-            self._tasks.append(asyncio.create_task(self._answer_zap()))
-            curve = {
-                zmq.CURVE_SERVER: 1,
-                zmq.CURVE_SECRETKEY: self.keys.own.secret,
-                zmq.ZAP_DOMAIN: ZAP_DOMAIN,
-                zmq.ZAP_ENFORCE_DOMAIN: 1,
-            }
+            assert self._ctx is not None
+            handler = zap.bind_handler(self._ctx)
+            self._sockets.append(handler)
+            self._tasks.append(asyncio.create_task(zap.serve(handler, self._decide)))
+            curve = zap.curve_server_options(self.keys.own.secret, ZAP_DOMAIN)
             sock = self._listen(self.tcp_bind, curve)
             self.tcp_address = sock.getsockopt_string(zmq.LAST_ENDPOINT)
         self.host.attach_address = self.address
@@ -214,43 +213,19 @@ class ControlServer:
 
     # -- who may attach over TCP ---------------------------------------------------------------
 
-    async def _answer_zap(self) -> None:
-        assert self._ctx is not None
-        zap = self._ctx.socket(zmq.REP)
-        zap.setsockopt(zmq.LINGER, 0)
-        zap.bind(ZAP_ENDPOINT)
-        self._sockets.append(zap)
-        while True:
-            request = await zap.recv_multipart()
-            await zap.send_multipart(self._decide(request))
-
     def _decide(self, request: list[bytes]) -> list[bytes]:
-        """RFC 27: version, request id, domain, address, identity, mechanism, credentials."""
-        if len(request) < 6:
-            return [b"1.0", b"", b"500", b"malformed ZAP request", b"", b""]
-        version, request_id, _domain, address, _identity, mechanism, *credentials = request
-        peer = address.decode(errors="replace") or "unknown address"
-        if mechanism != b"CURVE" or not credentials:
-            return self._deny(version, request_id, peer, "it does not use CURVE")
-        public = zmq.utils.z85.encode(credentials[0])
+        return zap.answer(request, self._operator_named, _not_allow_listed, self._refusals)
+
+    def _operator_named(self, public: bytes, _peer: str) -> str | None:
+        """`name:role`, the user id each of its messages carries; None if not listed."""
         assert self.keys is not None
         operator: Operator | None = read_operators(self.keys.folder).get(public)
-        if operator is None:
-            reason = f"operator key {public.decode()} is not allow-listed (keys add-operator)"
-            return self._deny(version, request_id, peer, reason)
-        return [
-            version,
-            request_id,
-            b"200",
-            b"OK",
-            f"{operator.name}:{operator.role}".encode(),
-            b"",
-        ]
-
-    def _deny(self, version: bytes, request_id: bytes, peer: str, reason: str) -> list[bytes]:
-        self._refusals.refused(peer, reason)
-        return [version, request_id, b"400", reason.encode()[:255], b"", b""]
+        return None if operator is None else f"{operator.name}:{operator.role}"
 
     def _report_refusal(self, peer: str, reason: str, repeats: int) -> None:
         again = f" ({repeats} times)" if repeats > 1 else ""
         self.host.say(f"refused an operator from {peer}: {reason}{again}", "warning")
+
+
+def _not_allow_listed(public: bytes) -> str:
+    return f"operator key {public.decode()} is not allow-listed (keys add-operator)"

@@ -1,8 +1,7 @@
 """CurveZMQ on the console's ROUTER: who may connect, and a record of everyone refused.
 
-libzmq asks a ZAP handler (an inproc REP socket at a fixed address in the same context) about every
-CURVE handshake. The router is made with ZAP_ENFORCE_DOMAIN, so while no handler answers, nothing is
-let in: the link fails closed. The handler accepts the keys `ConsoleKeys.allowed()` lists.
+The router is a CURVE server behind a ZAP handler (console/link/zap.py) that accepts the keys
+`ConsoleKeys.allowed()` lists; while no handler answers, nothing is let in.
 
 A peer that does not speak CURVE at all (a node started without keys), or that has the wrong console
 key, never reaches ZAP: libzmq drops it during the greeting. The router's monitor reports that, and
@@ -23,12 +22,12 @@ import zmq
 import zmq.asyncio
 from zmq.utils.monitor import parse_monitor_message
 
+from console.link import zap
 from console.link.closed_peers import ClosedPeers
 from console.link.keyring import ConsoleKeys
 
 log = logging.getLogger("hpo.gatekeeper")
 
-ZAP_ENDPOINT = "inproc://zeromq.zap.01"  # fixed by the ZAP specification (RFC 27)
 ZAP_DOMAIN = b"zmq-hpo"
 REPORT_EVERY_S = 60.0  # a refused peer retries every few seconds: report it once, then a count
 
@@ -92,20 +91,13 @@ class Gatekeeper:
         self._stopping = threading.Event()
 
     def start(self) -> None:
-        zap = self.ctx.socket(zmq.REP)
-        zap.setsockopt(zmq.LINGER, 0)
-        zap.bind(ZAP_ENDPOINT)  # one handler per context: a second console here fails loudly
-        self._sockets.append(zap)
-        self._tasks.append(asyncio.create_task(self._answer_zap(zap)))
+        handler = zap.bind_handler(self.ctx)  # before the router binds: never without a handler
+        self._sockets.append(handler)
+        self._tasks.append(asyncio.create_task(zap.serve(handler, self._decide)))
 
     def router_options(self) -> dict[int, int | bytes]:
         """Socket options that make the router a CURVE server behind this gatekeeper."""
-        return {
-            zmq.CURVE_SERVER: 1,
-            zmq.CURVE_SECRETKEY: self.keys.own.secret,
-            zmq.ZAP_DOMAIN: ZAP_DOMAIN,
-            zmq.ZAP_ENFORCE_DOMAIN: 1,
-        }
+        return zap.curve_server_options(self.keys.own.secret, ZAP_DOMAIN)
 
     def watch(self, router: zmq.asyncio.Socket) -> None:
         """Hear about peers that fail before ZAP is asked (plaintext, wrong console key).
@@ -141,31 +133,14 @@ class Gatekeeper:
 
     # -- ZAP -----------------------------------------------------------------------------------
 
-    async def _answer_zap(self, zap: zmq.asyncio.Socket) -> None:
-        while True:
-            request = await zap.recv_multipart()
-            await zap.send_multipart(self._decide(request))
-
     def _decide(self, request: list[bytes]) -> list[bytes]:
-        """RFC 27: version, request id, domain, address, identity, mechanism, credentials."""
-        if len(request) < 6:  # libzmq never sends this; answer anyway so the handshake ends
-            return [b"1.0", b"", b"500", b"malformed ZAP request", b"", b""]
-        version, request_id, _domain, address, _identity, mechanism, *credentials = request
-        peer = address.decode(errors="replace") or "unknown address"
-        if mechanism != b"CURVE" or not credentials:
-            return self._deny(version, request_id, peer, "it does not use CURVE")
-        public = zmq.utils.z85.encode(credentials[0])
-        name = self.keys.allowed().get(public)
-        if name is None:
-            reason = f"its key {public.decode()} is not allow-listed (hpo-console keys add-node)"
-            return self._deny(version, request_id, peer, reason)
-        log.debug("accepted node key %s (%s) from %s", name, public.decode(), peer)
-        # The user id travels with every message of this connection as the "User-Id" property.
-        return [version, request_id, b"200", b"OK", name.encode(), b""]
+        return zap.answer(request, self._node_named, _not_allow_listed, self.refusals)
 
-    def _deny(self, version: bytes, request_id: bytes, peer: str, reason: str) -> list[bytes]:
-        self.refusals.refused(peer, reason)
-        return [version, request_id, b"400", reason.encode()[:255], b"", b""]
+    def _node_named(self, public: bytes, peer: str) -> str | None:
+        name = self.keys.allowed().get(public)
+        if name is not None:
+            log.debug("accepted node key %s (%s) from %s", name, public.decode(), peer)
+        return name
 
     # -- monitor -------------------------------------------------------------------------------
 
@@ -212,3 +187,7 @@ class Gatekeeper:
             log.info("a peer (%s) %s: not a refusal, it may have had keys", peer, reason)
             return None
         return peer, reason
+
+
+def _not_allow_listed(public: bytes) -> str:
+    return f"its key {public.decode()} is not allow-listed (hpo-console keys add-node)"
