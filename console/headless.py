@@ -75,6 +75,7 @@ async def run_headless(
         auto_export=False,  # done below, once the search is over
         control_bind=control_bind,
     )
+    host.echo = reporter.say
     await host.start()
     running = host.running
     assert running is not None

@@ -55,6 +55,8 @@ async def run(host: ConsoleHost, name: str, args: Any, who: str, full_control: b
         return Reply(False, "no search is open yet")
     if name not in READ_ONLY:
         log.info("%s: %s %s", who, name, args)
+        if host.echo is not None:  # a headless console's output says who steered it
+            host.echo(f"{who}: {name}" + "".join(f" {k}={v!r}" for k, v in args.items()))
     try:
         return await handler(host, args)
     except BadArguments as exc:
@@ -104,21 +106,21 @@ async def _stop(host: ConsoleHost, args: dict[str, Any]) -> Reply:
     if host.state not in ("running", "paused"):
         return Reply(False, f"the search is {host.state}: nothing to stop")
     host.running.scheduler.stop()
-    host.say("stopping: running trials are cancelled and saved as pending", "warning")
+    host.announce("stopping: running trials are cancelled and saved as pending", "warning")
     return Reply(True)
 
 
 @command("retry_failed")
 async def _retry_failed(host: ConsoleHost, args: dict[str, Any]) -> Reply:
     if not host.running.scheduler.ledger.failed:
-        host.say("no failed trial to retry")
+        host.announce("no failed trial to retry")
         return Reply(True, "no failed trial to retry")
     if not host.running.serving:  # stopped or failed: reopen the checkpoint, then retry
         problem = await host.switch_to(host.running.opened.checkpoint)
         if problem is not None:
             return problem
     count = host.running.scheduler.retry_failed()
-    host.say(f"retrying {count} failed trial(s)")
+    host.announce(f"retrying {count} failed trial(s)")
     return Reply(True, f"retrying {count} failed trial(s)")
 
 
@@ -139,7 +141,7 @@ async def _drain(host: ConsoleHost, args: dict[str, Any]) -> Reply:
         if draining
         else f"node {node_id} takes trials again"
     )
-    host.say(message)
+    host.announce(message)
     return Reply(True, message)
 
 
@@ -149,7 +151,7 @@ async def _add_node(host: ConsoleHost, args: dict[str, Any]) -> Reply:
     if local is None:
         return Reply(False, "the search is not listening yet")
     (node_id,) = local.start(1)
-    host.say(f"started local node {node_id} ({local.slots} slot(s)); it joins in a moment")
+    host.announce(f"started local node {node_id} ({local.slots} slot(s)); it joins in a moment")
     return Reply(True)
 
 
@@ -163,7 +165,7 @@ async def _stop_node(host: ConsoleHost, args: dict[str, Any]) -> Reply:
         return Reply(False, "no local node is running")
     node_id = wanted if wanted in running else running[-1]
     local.stop(node_id)
-    host.say(f"stopping local node {node_id}: it hands its trials back and exits")
+    host.announce(f"stopping local node {node_id}: it hands its trials back and exits")
     return Reply(True)
 
 
@@ -182,12 +184,12 @@ def start_export(host: ConsoleHost, reason: str) -> Reply:
     try:
         store_config()  # the common mistake, said at once: no MINIO_* in the environment
     except ExportError as exc:
-        host.say(f"export skipped: {exc}", "warning")
+        host.announce(f"export skipped: {exc}", "warning")
         return Reply(False, str(exc))
     if host.exporter.running:
         return Reply(False, "an export is already running")
     checkpoint = scheduler.save()  # the export reads the checkpoint: make it current
-    host.say(f"exporting the best model (trial {scheduler.ledger.best.id}){reason}...")
+    host.announce(f"exporting the best model (trial {scheduler.ledger.best.id}){reason}...")
     host.exporter.start(checkpoint)
     return Reply(True)
 
@@ -196,7 +198,7 @@ def start_export(host: ConsoleHost, reason: str) -> Reply:
 async def _save(host: ConsoleHost, args: dict[str, Any]) -> Reply:
     path = host.running.scheduler.save()
     host.feed.pending.note_checkpoint_logged(host.running.scheduler.clock())
-    host.say(f"saved to {path}")
+    host.announce(f"saved to {path}")
     return Reply(True, str(path))
 
 
@@ -216,7 +218,7 @@ async def _save_as(host: ConsoleHost, args: dict[str, Any]) -> Reply:
         saved = host.running.scheduler.save(path)
     except OSError as exc:
         return Reply(False, f"could not save to {path}: {exc}")
-    host.say(f"saved to {saved}; checkpoints go there from now on")
+    host.announce(f"saved to {saved}; checkpoints go there from now on")
     return Reply(True, str(saved))
 
 
@@ -254,7 +256,7 @@ def save_as_problem(path: Path, search_hash: str) -> str | None:
 async def _note(host: ConsoleHost, args: dict[str, Any]) -> Reply:
     """A line in every operator's log (e.g. where a screenshot went)."""
     text = _text(args, "text")
-    host.say(text[:500])
+    host.announce(text[:500])
     return Reply(True)
 
 

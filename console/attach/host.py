@@ -71,6 +71,9 @@ class ConsoleHost:
         self.attach_address = ""  # set by the control server once it listens
         self.launch_error: str | None = None  # the first search could not start (and why)
         self.started = asyncio.Event()  # the first search has been through its start
+        # Where a headless console prints: what operators do to its search shows in its output
+        # (docker compose logs) too, not only in the attached front ends.
+        self.echo: Callable[[str], None] | None = None
         self._subscribers: dict[int, Subscriber] = {}
         self._next_subscriber = 0
         self._notices: list[Notice] = []
@@ -117,6 +120,12 @@ class ConsoleHost:
         """A line in every front end's log."""
         if self.running is not None and self.feed is not None:
             self.feed.pending.log(self.running.scheduler.clock(), text, severity)
+
+    def announce(self, text: str, severity: str = "info") -> None:
+        """An operator's doing (a command, an attach): every front end's log and the echo."""
+        self.say(text, severity)
+        if self.echo is not None:
+            self.echo(text)
 
     def notify(self, notice: Notice) -> None:
         """A toast on every front end, with the next update."""

@@ -166,13 +166,13 @@ class ControlServer:
             if key not in self._attached:
                 self._attached[key] = attached
                 role = "" if attached.full_control else " (read-only)"
-                self.host.say(f"{attached.who}{role} attached")
+                self.host.announce(f"{attached.who}{role} attached")
             state = self.host.full_state()
             if state is not None:
                 self._send(attached, wire.view_frames(state))
         elif kind == wire.BYE:
             if self._attached.pop(key, None) is not None:
-                self.host.say(f"{attached.who} detached")
+                self.host.announce(f"{attached.who} detached")
         elif kind == wire.CMD:
             await self._command(attached, body)
 
@@ -201,7 +201,9 @@ class ControlServer:
         for key, attached in list(self._attached.items()):
             if now - attached.last_heard > OPERATOR_SILENT_S:
                 del self._attached[key]
-                self.host.say(f"{attached.who} went quiet for {OPERATOR_SILENT_S:g} s: detached")
+                self.host.announce(
+                    f"{attached.who} went quiet for {OPERATOR_SILENT_S:g} s: detached"
+                )
         if self._attached:
             encoded = wire.view_frames(message)
             for attached in self._attached.values():
@@ -224,7 +226,7 @@ class ControlServer:
 
     def _report_refusal(self, peer: str, reason: str, repeats: int) -> None:
         again = f" ({repeats} times)" if repeats > 1 else ""
-        self.host.say(f"refused an operator from {peer}: {reason}{again}", "warning")
+        self.host.announce(f"refused an operator from {peer}: {reason}{again}", "warning")
 
 
 def _not_allow_listed(public: bytes) -> str:

@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -121,6 +122,11 @@ def test_two_operators_at_once_see_each_others_controls(console: ConsoleProcess)
 
     asyncio.run(scenario())
     assert console.proc.poll() is None
+    # The headless console's own output says who attached and what they did.
+    wait_for_output(console, "local operator detached")
+    output = console.log.read_text()
+    assert "local operator attached" in output
+    assert "local operator: pause" in output and "local operator: resume" in output
 
 
 def test_attach_finds_the_console_by_checkpoint_or_alone_and_says_when_there_is_none(
@@ -218,6 +224,10 @@ def test_operator_keys_full_read_only_and_unlisted(
         await eve.close()
 
     asyncio.run(scenario())
+    wait_for_output(console, "refused an operator from")
+    output = console.log.read_text()
+    assert "alice attached" in output and "bob (read-only) attached" in output
+    assert "alice: pause" in output and "bob: pause" not in output
 
 
 def test_tcp_without_a_key_is_refused_before_connecting(
@@ -226,3 +236,13 @@ def test_tcp_without_a_key_is_refused_before_connecting(
     console, _keys = keyed_console
     with pytest.raises(AttachError, match="needs an operator key"):
         RemoteLink(_tcp_address(console))
+
+
+def wait_for_output(console: ConsoleProcess, text: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in console.log.read_text():
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"{text!r} never in the console's output:\n{console.log.read_text()}"
+            )
+        time.sleep(0.05)  # polling a file the console writes, with a deadline
