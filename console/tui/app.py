@@ -12,7 +12,7 @@ import asyncio
 import os
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from textual import work
@@ -28,6 +28,7 @@ from console.tui.file_controls import FileControls
 from console.tui.widgets.best_panel import BestPanel
 from console.tui.widgets.colours import CONSOLE_ANSI
 from console.tui.widgets.event_log import EventLog
+from console.tui.widgets.insight import InsightColumn
 from console.tui.widgets.key_bar import KeyBar
 from console.tui.widgets.nodes_table import NodesTable
 from console.tui.widgets.score_chart import ScoreChart
@@ -35,14 +36,16 @@ from console.tui.widgets.stall_banner import StallBanner
 from console.tui.widgets.status_bar import StatusBar
 from console.tui.widgets.trials_table import TrialsTable
 from console.view.mirror import SearchMirror, ViewBatch
-from console.view.models import Reply
+from console.view.models import Reply, TrialView
 
 REFRESH_EVERY_S = 0.1  # coalesce: widgets change at most ten times a second
 WIDE_FROM_COLUMNS = 120
 TALL_FROM_ROWS = 40
 SHORT_BELOW_ROWS = 30  # e.g. 80x24: the chart gives its rows to the trials table
 HANGUP_EXIT_AFTER_S = 20.0  # after SIGHUP: time for the checkpoint and the nodes' BYE
-CHART_TITLE = "Scores: green bar a new best, blue the others, yellow line the best so far"
+CHART_TITLE = (
+    "Scores: green bar a new best, blue the others, yellow line the best so far, ✕ failed, ▾ pruned"
+)
 
 __all__ = ["ConsoleApp", "ConsoleLink"]
 
@@ -81,6 +84,7 @@ class ConsoleApp(Controls, FileControls, App[int]):
         self.best_panel = BestPanel(id="best")
         self.score_chart = ScoreChart(id="chart")
         self.trials_table = TrialsTable(id="trials")
+        self.insight = InsightColumn(id="insight")
         self.event_log = EventLog(id="log")
         self.key_bar = KeyBar(id="keys")
         self._event_loop: asyncio.AbstractEventLoop | None = None
@@ -118,8 +122,10 @@ class ConsoleApp(Controls, FileControls, App[int]):
                 yield self.best_panel
         with Vertical(id="chart-box", classes="panel"):
             yield self.score_chart
-        with Vertical(id="trials-box", classes="panel"):
-            yield self.trials_table
+        with Container(id="middle-row"):
+            with Vertical(id="trials-box", classes="panel"):
+                yield self.trials_table
+            yield self.insight
         with Vertical(id="log-box", classes="panel"):
             yield self.event_log
         yield self.key_bar
@@ -179,7 +185,10 @@ class ConsoleApp(Controls, FileControls, App[int]):
         await self.link.close()
 
     def on_resize(self) -> None:
+        wide_before = self.screen.has_class("-wide")
         self.screen.set_class(self.size.width >= WIDE_FROM_COLUMNS, "-wide")
+        if self.screen.has_class("-wide") and not wide_before and self.mirror.ready:
+            self.insight.show(self.mirror, ViewBatch(reset=True))  # it skipped updates hidden
         self.screen.set_class(self.size.height >= TALL_FROM_ROWS, "-tall")
         self.screen.set_class(self.size.height < SHORT_BELOW_ROWS, "-short")
 
@@ -203,9 +212,11 @@ class ConsoleApp(Controls, FileControls, App[int]):
             best.announce()
         best.show(snap, mirror.info.metric if mirror.info else "score")
         if not batch.reset:
-            self.score_chart.add(batch.scores)
+            self.score_chart.record(_by_finish(mirror.trials[i] for i in batch.dirty))
         with self.batch_update():
             self.trials_table.apply(mirror.trials, batch.dirty, mirror.now)
+        if self.insight.display:
+            self.insight.show(mirror, batch)
         self.event_log.add(batch.log, batch.log_overflow)
         self._show_notices(batch)
         self.key_bar.show(self.offered_keys())
@@ -227,7 +238,8 @@ class ConsoleApp(Controls, FileControls, App[int]):
         trials.fit_params()
         trials.rebuild(mirror.trials, mirror.now)
         self.score_chart.clear()
-        self.score_chart.add(mirror.scores)
+        self.score_chart.record(_by_finish(mirror.trials.values()))
+        self.insight.show(mirror, ViewBatch(reset=True))
         self.nodes_table.reset()
 
     def _show_notices(self, batch: ViewBatch) -> None:
@@ -273,3 +285,9 @@ class ConsoleApp(Controls, FileControls, App[int]):
         else:
             lines.append(f"detached; the search goes on (hpo-console attach {snap.checkpoint})")
         return lines
+
+
+def _by_finish(trials: Iterable[TrialView]) -> list[TrialView]:
+    """Final trials in the order they finished (those of an older run, without a time, first)."""
+    final = [t for t in trials if t.is_final]
+    return sorted(final, key=lambda t: (-1.0 if t.finished_s is None else t.finished_s, t.id))

@@ -35,6 +35,13 @@ BINDINGS = [
     ),
     Binding("s", "sort", "Sort", tooltip="trials newest first / best score first / failed first"),
     Binding(
+        "v",
+        "next_param",
+        "Param",
+        tooltip="score by value: show the next parameter (the insight column, 120+ columns)",
+        show=False,  # the footer is full; the panel's title says "v: next"
+    ),
+    Binding(
         "d",
         "drain",
         "Drain",
@@ -101,6 +108,8 @@ class Controls:
     def applies(self: ConsoleApp, action: str) -> bool:
         """Whether an action makes sense in the search's current state."""
         state = self.search_state
+        if action == "next_param":  # the insight column is shown on wide screens only
+            return bool(self.insight.display)
         if action == "pause":
             return state == "running"
         if action == "resume":
@@ -178,6 +187,12 @@ class Controls:
         # The selected node only when the nodes table has the focus; else the newest.
         selected = self.nodes_table.selected_node if self.focused is self.nodes_table else None
         self._send_soon("stop_node", node_id=selected)
+
+    # -- insight -------------------------------------------------------------------------------
+
+    def action_next_param(self: ConsoleApp) -> None:
+        if self.insight.next_param(self.mirror) is None:
+            self.notify("this search has no parameter to show", severity="warning")
 
     # -- trials --------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from console.scheduler.nodes import QUARANTINE_AFTER, NodeInfo
 from console.scheduler.trial import Trial
 from console.search.space import Param
 from console.view.event_lines import describe
+from console.view.importance_watch import ImportanceWatch
 from console.view.models import (
     FullState,
     HostView,
@@ -129,6 +130,7 @@ class ViewFeed:
         self.generation = generation
         self.pending = PendingUpdates()
         self.recent: deque[LogLine] = deque(maxlen=RECENT_LOG_LINES)
+        self.importance = ImportanceWatch(scheduler)
         self._seq = 0
 
     def info(self) -> SearchInfo:
@@ -178,6 +180,7 @@ class ViewFeed:
             state=batch.state,
             notices=quarantine_notices + error_notices + notices,
             generation=self.generation,
+            importance=self.importance.take_change(),
         )
 
     def full_state(self, host: HostView) -> FullState:
@@ -191,6 +194,7 @@ class ViewFeed:
             trials=tuple(trial_view(t, max_attempts) for t in shown),
             scores=tuple(finished_scores(shown)),
             log=tuple(self.recent),
+            importance=self.importance.current,
             update=Update(
                 seq=self._seq,
                 now=scheduler.clock(),

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from console.view.models import (
     FullState,
     HostView,
+    Importance,
     LogLine,
     Notice,
     SearchInfo,
@@ -32,6 +33,7 @@ class ViewBatch:
     new_best: bool = False
     state: str | None = None
     notices: list[Notice] = field(default_factory=list)
+    importance: bool = False  # a new parameter importance arrived
 
 
 class SearchMirror:
@@ -40,6 +42,7 @@ class SearchMirror:
         self.trials: dict[int, TrialView] = {}
         self.scores: list[float] = []
         self.update: Update | None = None
+        self.importance = Importance()
         self.generation = -1
         self._batch = ViewBatch()
 
@@ -68,6 +71,7 @@ class SearchMirror:
             self.trials = {t.id: t for t in message.trials}
             self.scores = list(message.scores)
             self.update = message.update
+            self.importance = message.importance
             self._batch = ViewBatch(reset=True, log=list(message.log))
             self._batch.state = message.update.snapshot.state
             return True
@@ -87,6 +91,9 @@ class SearchMirror:
         batch.new_best |= message.new_best
         batch.state = message.state or batch.state
         batch.notices.extend(message.notices)
+        if message.importance is not None:
+            self.importance = message.importance
+            batch.importance = True
         return True
 
     def take(self) -> ViewBatch:

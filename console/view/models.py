@@ -135,6 +135,16 @@ class SearchInfo:
 
 
 @dataclass(frozen=True)
+class Importance:
+    """How much each hyperparameter matters to the score (Optuna's PED-ANOVA), as of `over`
+    scored trials; `note` says why there is none yet, or what went wrong."""
+
+    ranked: tuple[tuple[str, float], ...] = ()  # (parameter, share), most important first
+    over: int = 0
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class HostView:
     """The console process around the search: what its front ends need besides the search."""
 
@@ -180,6 +190,7 @@ class Update:
     state: str | None = None  # the search's state, if it changed
     notices: tuple[Notice, ...] = ()
     generation: int = 0  # which search (FullState.generation) this belongs to
+    importance: Importance | None = None  # only when it changed
 
 
 @dataclass(frozen=True)
@@ -192,6 +203,7 @@ class FullState:
     scores: tuple[float, ...]  # finished trials' scores, in the order they finished
     log: tuple[LogLine, ...]  # the recent log, for an operator who attaches late
     update: Update  # the current snapshot and host view (its lists empty)
+    importance: Importance = Importance()
 
 
 @dataclass(frozen=True)

@@ -1,39 +1,69 @@
-"""Live accuracy: each finished trial's score as a column, with the best-so-far line over it.
+"""Scores over the search: each finished trial as a column, oldest at the left, with the best so
+far drawn over them and, on the bottom lane, the trials that failed or were pruned.
 
 Green bars are trials that set a new best, blue ones the others; the yellow line is the best so
 far. When there are more trials than columns, each column stands for a run of consecutive
 trials and shows the best of them, so the whole search stays in view and the best bar with it.
+The lane marks a column ✕ (red) if a trial in it failed, else ▾ (magenta) if one was pruned:
+glyphs, so they read without colour too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual.widget import Widget
 
+from console.view.models import TrialView
+
 BLOCKS = " ▁▂▃▄▅▆▇█"
 LABEL_WIDTH = 7
+FAILED_MARK, PRUNED_MARK = "✕", "▾"
+CHARTED = ("ok", "failed", "pruned")
 
 
-def columns_of(
-    scores: list[float], best: list[float], columns: int
-) -> list[tuple[float, float, bool]]:
-    """(bar height, best so far, set a new best) per column, for at most `columns` columns."""
-    count = len(scores)
-    if count <= columns:
-        return [(s, b, s == b) for s, b in zip(scores, best, strict=True)]
+@dataclass(frozen=True)
+class Column:
+    top: float | None  # the best score among its scored trials; None: none scored
+    best: float | None  # the best so far at its last trial; None: nothing scored yet
+    new_best: bool  # the best so far rose within it
+    failed: int = 0
+    pruned: int = 0
+
+
+def columns_of(entries: list[tuple[str, float | None]], columns: int) -> list[Column]:
+    """At most `columns` columns for (status, score) entries in the order they finished."""
+    best_so_far: list[float | None] = []
+    best: float | None = None
+    for status, score in entries:
+        if status == "ok" and score is not None and (best is None or score > best):
+            best = score
+        best_so_far.append(best)
+    count = len(entries)
+    width = min(count, columns)
     out = []
-    for column in range(columns):
-        start, end = column * count // columns, (column + 1) * count // columns
-        top = max(scores[start:end])
-        # A new best in this run: the best so far rose within it (or it holds the first trial).
-        before = best[start - 1] if start else float("-inf")
-        out.append((top, best[end - 1], best[end - 1] > before))
+    for column in range(width):
+        start, end = column * count // width, (column + 1) * count // width
+        run = entries[start:end]
+        scores = [s for status, s in run if status == "ok" and s is not None]
+        before = best_so_far[start - 1] if start else None
+        after = best_so_far[end - 1]
+        out.append(
+            Column(
+                top=max(scores) if scores else None,
+                best=after,
+                new_best=after is not None and (before is None or after > before),
+                failed=sum(status == "failed" for status, _ in run),
+                pruned=sum(status == "pruned" for status, _ in run),
+            )
+        )
     return out
 
 
 class ScoreChart(Widget):
-    """Columns of block characters, oldest at the left, scaled between the lowest bar and the
-    best score."""
+    """Columns of block characters scaled between the lowest bar and the best score."""
 
     DEFAULT_CSS = """
     ScoreChart { height: 3; }
@@ -41,30 +71,46 @@ class ScoreChart(Widget):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        # Every finished trial's score (a float each: 100,000 trials are under a megabyte).
-        self.scores: list[float] = []
-        self.best: list[float] = []
+        # Every finished trial, in the order it finished: 100,000 trials are a few megabytes.
+        self.entries: list[tuple[str, float | None]] = []
+        self._charted: set[tuple[int, str]] = (
+            set()
+        )  # (trial, status): a retried failure counts again
+
+    def record(self, trials: Iterable[TrialView]) -> None:
+        """Chart the trials among `trials` that have just become final."""
+        added = False
+        for trial in trials:
+            key = (trial.id, trial.status)
+            if trial.status in CHARTED and key not in self._charted:
+                self._charted.add(key)
+                self.entries.append((trial.status, trial.score))
+                added = True
+        if added:
+            self.refresh()
 
     def add(self, scores: list[float]) -> None:
-        if not scores:
-            return
-        for score in scores:
-            self.best.append(max(score, self.best[-1]) if self.best else score)
-            self.scores.append(score)
-        self.refresh()
+        """Scored trials without their trial ids (e.g. a replay)."""
+        if scores:
+            self.entries.extend(("ok", score) for score in scores)
+            self.refresh()
 
     def clear(self) -> None:
-        self.scores.clear()
-        self.best.clear()
+        self.entries.clear()
+        self._charted.clear()
         self.refresh()
 
     def render(self) -> Text:
-        rows = max(1, self.size.height)
-        columns = max(1, self.size.width - LABEL_WIDTH)
-        if not self.scores:
+        height = max(1, self.size.height)
+        lane = height >= 3  # the bottom row marks failed and pruned trials
+        rows = height - 1 if lane else height
+        shown = columns_of(self.entries, max(1, self.size.width - LABEL_WIDTH))
+        bars = [c.top for c in shown if c.top is not None]
+        if not bars:
+            if any(c.failed or c.pruned for c in shown):
+                return self._lane_only(shown, height)
             return Text("scores appear here as trials finish", style="dim")
-        shown = columns_of(self.scores, self.best, columns)
-        low, high = min(bar for bar, _, _ in shown), max(top for _, top, _ in shown)
+        low, high = min(bars), max(c.best for c in shown if c.best is not None)
         span = (high - low) or 1.0
         levels = rows * (len(BLOCKS) - 1)
 
@@ -76,13 +122,36 @@ class ScoreChart(Widget):
             floor = (rows - 1 - row) * (len(BLOCKS) - 1)
             label = f"{high:.4f} " if row == 0 else f"{low:.4f} " if row == rows - 1 else ""
             out.append(label.rjust(LABEL_WIDTH)[:LABEL_WIDTH], style="dim")
-            for score, top, new_best in shown:
-                best_here = floor < level(top) <= floor + len(BLOCKS) - 1
-                filled = min(len(BLOCKS) - 1, max(0, level(score) - floor))
+            for column in shown:
+                best_here = column.best is not None and (
+                    floor < level(column.best) <= floor + len(BLOCKS) - 1
+                )
+                filled = 0
+                if column.top is not None:
+                    filled = min(len(BLOCKS) - 1, max(0, level(column.top) - floor))
                 if best_here and filled < len(BLOCKS) - 1:
                     out.append("─", style="bold yellow")
                 else:
-                    out.append(BLOCKS[filled], style="green" if new_best else "blue")
+                    out.append(BLOCKS[filled], style="green" if column.new_best else "blue")
             if row < rows - 1:
                 out.append("\n")
+        if lane:
+            out.append("\n")
+            self._append_lane(out, shown)
         return out
+
+    def _lane_only(self, shown: list[Column], height: int) -> Text:
+        out = Text("\n" * (height - 1), no_wrap=True)
+        self._append_lane(out, shown)
+        return out
+
+    @staticmethod
+    def _append_lane(out: Text, shown: list[Column]) -> None:
+        out.append("".rjust(LABEL_WIDTH), style="dim")
+        for column in shown:
+            if column.failed:
+                out.append(FAILED_MARK, style="bold red")
+            elif column.pruned:
+                out.append(PRUNED_MARK, style="magenta")
+            else:
+                out.append(" ")
