@@ -232,6 +232,7 @@ async def _console(
 
         async def absorb() -> None:
             await _burst(scheduler, results)
+            app.link.host.flush()  # type: ignore[attr-defined]  # what its ticker has not sent
             app.refresh_view()  # whatever the app's timer has not applied yet
             await pilot.pause(0)  # ...and the screen refreshed
 

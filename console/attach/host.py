@@ -262,7 +262,7 @@ class ConsoleHost:
             await self.running.shutdown()
         if self._ticker is not None and not self._closed:
             self._closed = True
-            self._flush()  # the last lines (stopping, checkpoint) reach every front end
+            self.flush()  # the last lines (stopping, checkpoint) reach every front end
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
@@ -276,11 +276,12 @@ class ConsoleHost:
         while True:
             await asyncio.sleep(REFRESH_EVERY_S)
             try:
-                self._flush()
+                self.flush()
             except Exception:  # a front end's bug must not stop the others' view
                 log.exception("view update failed")
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Send what changed to every front end now (the ticker does it ten times a second)."""
         if self.feed is None:
             return
         notices, self._notices = tuple(self._notices), []
