@@ -41,8 +41,12 @@ def test_the_chart_draws_the_marks_on_its_bottom_lane_once_per_trial_and_status(
             chart.record([TrialView(id=1, status="ok", params={}, score=0.95)])  # retried
             assert len(chart.entries) == 4
             await pilot.pause()
-            lane = chart.render().plain.splitlines()[-1]
-            assert lane.strip() == f"{FAILED_MARK}{PRUNED_MARK}"
+            drawn = chart.render().plain.splitlines()
+            lane = drawn[-1]
+            assert lane.replace(" ", "") == f"{FAILED_MARK}{PRUNED_MARK}"
+            # Four trials on 33 columns: each trial gets four cells, so the chart spans them.
+            assert lane.index(PRUNED_MARK) - lane.index(FAILED_MARK) == 4
+            assert len(drawn[0].rstrip()) > 7 + 12
 
     asyncio.run(scenario())
 

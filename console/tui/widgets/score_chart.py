@@ -22,6 +22,7 @@ BLOCKS = " ▁▂▃▄▅▆▇█"
 LABEL_WIDTH = 7
 FAILED_MARK, PRUNED_MARK = "✕", "▾"
 CHARTED = ("ok", "failed", "pruned")
+MAX_CELLS_PER_TRIAL = 4
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,10 @@ class ScoreChart(Widget):
         height = max(1, self.size.height)
         lane = height >= 3  # the bottom row marks failed and pruned trials
         rows = height - 1 if lane else height
-        shown = columns_of(self.entries, max(1, self.size.width - LABEL_WIDTH))
+        width = max(1, self.size.width - LABEL_WIDTH)
+        shown = columns_of(self.entries, width)
+        # A few trials on a wide chart: each gets several cells, so the chart spans the width.
+        self._cells = max(1, min(MAX_CELLS_PER_TRIAL, width // max(1, len(shown))))
         bars = [c.top for c in shown if c.top is not None]
         if not bars:
             if any(c.failed or c.pruned for c in shown):
@@ -130,9 +134,10 @@ class ScoreChart(Widget):
                 if column.top is not None:
                     filled = min(len(BLOCKS) - 1, max(0, level(column.top) - floor))
                 if best_here and filled < len(BLOCKS) - 1:
-                    out.append("─", style="bold yellow")
+                    out.append("─" * self._cells, style="bold yellow")
                 else:
-                    out.append(BLOCKS[filled], style="green" if column.new_best else "blue")
+                    glyph = BLOCKS[filled] * self._cells
+                    out.append(glyph, style="green" if column.new_best else "blue")
             if row < rows - 1:
                 out.append("\n")
         if lane:
@@ -141,17 +146,18 @@ class ScoreChart(Widget):
         return out
 
     def _lane_only(self, shown: list[Column], height: int) -> Text:
+        self._cells = 1
         out = Text("\n" * (height - 1), no_wrap=True)
         self._append_lane(out, shown)
         return out
 
-    @staticmethod
-    def _append_lane(out: Text, shown: list[Column]) -> None:
+    def _append_lane(self, out: Text, shown: list[Column]) -> None:
         out.append("".rjust(LABEL_WIDTH), style="dim")
+        pad = " " * (self._cells - 1)
         for column in shown:
             if column.failed:
-                out.append(FAILED_MARK, style="bold red")
+                out.append(FAILED_MARK + pad, style="bold red")
             elif column.pruned:
-                out.append(PRUNED_MARK, style="magenta")
+                out.append(PRUNED_MARK + pad, style="magenta")
             else:
-                out.append(" ")
+                out.append(" " * self._cells)
