@@ -116,6 +116,9 @@ def test_two_operators_at_once_see_each_others_controls(console: ConsoleProcess)
             assert not reply.ok and "no node" in reply.message
             reply = await first.command("no_such_command")
             assert not reply.ok and "unknown command" in reply.message
+            # The parameter importance the console computes reaches operators too.
+            await wait_for(lambda: first.mirror.importance.over > 0, 30, "importance")
+            assert first.mirror.importance.note or first.mirror.importance.ranked
         finally:
             await first.close()
             await second.close()
