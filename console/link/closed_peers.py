@@ -14,10 +14,11 @@ import time
 from pathlib import Path
 
 _TABLES = (Path("/proc/net/tcp"), Path("/proc/net/tcp6"))
-# TIME_WAIT (06) when the console closed first, which is the usual case. If the peer's FIN
-# crossed ours, the console's side is briefly CLOSE_WAIT (08) or LAST_ACK (09) instead, or
-# CLOSING (0B); any of them still names the peer.
-_CLOSING_STATES = {"06", "08", "09", "0B"}
+# TIME_WAIT (06) when the console closed first and the peer closed too, which is the usual
+# case; FIN_WAIT1/FIN_WAIT2 (04/05) while a peer that was dropped has not closed its side yet.
+# If the peer's FIN crossed ours, the console's side is briefly CLOSE_WAIT (08) or LAST_ACK (09)
+# instead, or CLOSING (0B); any of them still names the peer.
+_CLOSING_STATES = {"04", "05", "06", "08", "09", "0B"}
 
 
 class ClosedPeers:
