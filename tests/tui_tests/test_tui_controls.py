@@ -33,6 +33,7 @@ def test_pause_shows_paused_and_stops_dispatch(tmp_path: Path) -> None:
         async with app.run_test(size=SIZE) as pilot:
             scheduler = host_of(app).running.scheduler
             await until(pilot, lambda: scheduler.ledger.done >= 1, 30, "a first result")
+            await until(pilot, lambda: app.search_state == "running", 10, "running shown")
             await pilot.press("p")
             assert scheduler.state == "paused"
             await until(pilot, lambda: "PAUSED" in text_of(app.query_one(StatusBar)), 5, "PAUSED")
@@ -132,12 +133,16 @@ def test_stop_resume_and_quit_ask_first_and_checkpoint(tmp_path: Path) -> None:
         async with app.run_test(size=SIZE) as pilot:
             scheduler = host_of(app).running.scheduler
             await until(pilot, lambda: scheduler.ledger.done >= 1, 30, "a first result")
+            await until(pilot, lambda: app.search_state == "running", 10, "running shown")
             await pilot.press("x")
             assert isinstance(app.screen, ConfirmScreen)
             await pilot.press("n")
             assert scheduler.state == "running"
             await pilot.press("x", "y")
             await until(pilot, lambda: scheduler.state == "stopped", 10, "stopped")
+            # `r` applies to the state the screen shows, which the 10 Hz feed brings a moment
+            # after the scheduler's: a key pressed before that is (rightly) ignored.
+            await until(pilot, lambda: app.search_state == "stopped", 10, "stopped shown")
             saved = load_search(checkpoint).state
             assert saved.status == "stopped"
             assert all(row["status"] in ("ok", "pending") for row in saved.trials)
@@ -255,6 +260,7 @@ def test_retry_on_a_stopped_search_reopens_it_first(tmp_path: Path) -> None:
         async with app.run_test(size=SIZE) as pilot:
             first = host_of(app).running.scheduler
             await until(pilot, lambda: first.ledger.failed >= 1, 30, "a failure")
+            await until(pilot, lambda: app.search_state == "running", 10, "running shown")
             await pilot.press("x", "y")
             await until(pilot, lambda: app.search_state == "stopped", 10, "stopped")
             assert not app.applies("stop")
