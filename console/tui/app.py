@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.containers import Container, Vertical
 from textual.reactive import Reactive
@@ -184,13 +184,16 @@ class ConsoleApp(Controls, FileControls, App[int]):
             signal.signal(signal.SIGHUP, self._sighup_before)
         await self.link.close()
 
-    def on_resize(self) -> None:
+    def on_resize(self, event: events.Resize) -> None:
+        # The event's size, not `self.size`: Textual updates that after this handler (it
+        # debounces resizes), so it would lay out for the size before.
+        size = event.size
         wide_before = self.screen.has_class("-wide")
-        self.screen.set_class(self.size.width >= WIDE_FROM_COLUMNS, "-wide")
+        self.screen.set_class(size.width >= WIDE_FROM_COLUMNS, "-wide")
         if self.screen.has_class("-wide") and not wide_before and self.mirror.ready:
             self.insight.show(self.mirror, ViewBatch(reset=True))  # it skipped updates hidden
-        self.screen.set_class(self.size.height >= TALL_FROM_ROWS, "-tall")
-        self.screen.set_class(self.size.height < SHORT_BELOW_ROWS, "-short")
+        self.screen.set_class(size.height >= TALL_FROM_ROWS, "-tall")
+        self.screen.set_class(size.height < SHORT_BELOW_ROWS, "-short")
 
     # -- refresh (about ten times a second) ----------------------------------------------------
 
@@ -288,6 +291,9 @@ class ConsoleApp(Controls, FileControls, App[int]):
 
 
 def _by_finish(trials: Iterable[TrialView]) -> list[TrialView]:
-    """Final trials in the order they finished (those of an older run, without a time, first)."""
+    """Final trials in the order they finished (those of an older run, without a time, first).
+
+    The same order for a batch of updates as for a whole FullState (attach, resync), so an
+    attached operator's chart is the local one's. Ties within a second go by trial id."""
     final = [t for t in trials if t.is_final]
-    return sorted(final, key=lambda t: (-1.0 if t.finished_s is None else t.finished_s, t.id))
+    return sorted(final, key=lambda t: (t.finished_at or "", t.id))

@@ -43,7 +43,6 @@ class Batch:
     """Everything that changed since the last refresh."""
 
     dirty_trials: set[int] = field(default_factory=set)
-    scores: list[float] = field(default_factory=list)  # finished trials' scores, in order
     log: list[LogLine] = field(default_factory=list)
     new_best: ev.TrialScored | None = None
     state: str | None = None  # the latest SearchStateChanged, if any
@@ -66,7 +65,6 @@ class PendingUpdates:
                 batch.dirty_trials.add(event.trial_id)
             case ev.TrialScored():
                 batch.dirty_trials.add(event.trial_id)
-                batch.scores.append(event.score)
                 if event.is_best:
                     batch.new_best = event
             case ev.TrialFailed() | ev.TrialPruned():
@@ -173,7 +171,6 @@ class ViewFeed:
             snapshot=scheduler.snapshot(),
             host=host,
             trials=tuple(trial_view(trials[i], max_attempts) for i in changed),
-            scores=tuple(batch.scores),
             log=log,
             log_overflow=batch.log_overflow,
             new_best=batch.new_best is not None,
@@ -192,7 +189,6 @@ class ViewFeed:
             generation=self.generation,
             info=self.info(),
             trials=tuple(trial_view(t, max_attempts) for t in shown),
-            scores=tuple(finished_scores(shown)),
             log=tuple(self.recent),
             importance=self.importance.current,
             update=Update(
@@ -203,13 +199,6 @@ class ViewFeed:
                 generation=self.generation,
             ),
         )
-
-
-def finished_scores(trials: list[Trial]) -> list[float]:
-    """Scores of finished trials, in the order they finished."""
-    scored = [t for t in trials if t.score is not None]
-    scored.sort(key=lambda t: (t.finished_at or "", t.id))
-    return [t.score for t in scored]  # type: ignore[misc]
 
 
 def trial_view(trial: Trial, max_attempts: int) -> TrialView:

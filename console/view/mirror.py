@@ -1,7 +1,7 @@
 """A front end's copy of the search, kept from the view messages it is sent.
 
 `apply()` takes each FullState and Update as it arrives; the TUI takes one `ViewBatch` per refresh
-(what changed since the last) and reads the rest (trials, scores, snapshot) from the mirror.
+(what changed since the last) and reads the rest (trials, snapshot) from the mirror.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ class ViewBatch:
 
     reset: bool = False  # a new FullState (attached, or another search): redraw everything
     dirty: set[int] = field(default_factory=set)
-    scores: list[float] = field(default_factory=list)  # newly finished trials' scores
     log: list[LogLine] = field(default_factory=list)
     log_overflow: int = 0
     new_best: bool = False
@@ -40,7 +39,6 @@ class SearchMirror:
     def __init__(self) -> None:
         self.info: SearchInfo | None = None
         self.trials: dict[int, TrialView] = {}
-        self.scores: list[float] = []
         self.update: Update | None = None
         self.importance = Importance()
         self.generation = -1
@@ -69,7 +67,6 @@ class SearchMirror:
             self.info = message.info
             self.generation = message.generation
             self.trials = {t.id: t for t in message.trials}
-            self.scores = list(message.scores)
             self.update = message.update
             self.importance = message.importance
             self._batch = ViewBatch(reset=True, log=list(message.log))
@@ -84,8 +81,6 @@ class SearchMirror:
         for trial in message.trials:
             self.trials[trial.id] = trial
             batch.dirty.add(trial.id)
-        self.scores.extend(message.scores)
-        batch.scores.extend(message.scores)
         batch.log.extend(message.log)
         batch.log_overflow += message.log_overflow
         batch.new_best |= message.new_best

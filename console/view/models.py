@@ -80,7 +80,6 @@ class TrialView:
     error: str | None = None
     finished_at: str | None = None
     started_at: float = 0.0  # on the console's clock (Update.now), while it runs
-    finished_s: float | None = None  # search time when it finished (the score-over-time chart)
 
     @property
     def folds_done(self) -> int:
@@ -183,7 +182,6 @@ class Update:
     snapshot: Snapshot
     host: HostView
     trials: tuple[TrialView, ...] = ()  # the trials that changed, as they are now
-    scores: tuple[float, ...] = ()  # finished trials' scores, in order
     log: tuple[LogLine, ...] = ()
     log_overflow: int = 0
     new_best: bool = False
@@ -200,7 +198,6 @@ class FullState:
     generation: int  # changes when the console opens another search
     info: SearchInfo
     trials: tuple[TrialView, ...]
-    scores: tuple[float, ...]  # finished trials' scores, in the order they finished
     log: tuple[LogLine, ...]  # the recent log, for an operator who attaches late
     update: Update  # the current snapshot and host view (its lists empty)
     importance: Importance = Importance()

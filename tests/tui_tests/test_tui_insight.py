@@ -66,3 +66,28 @@ def test_at_80_columns_there_is_no_insight_column_and_v_does_nothing(tmp_path: P
             assert app.insight.chosen == before
 
     asyncio.run(scenario())
+
+
+def test_a_terminal_resized_wider_shows_the_column_at_once_and_narrower_hides_it(
+    tmp_path: Path,
+) -> None:
+    search = write_search(tmp_path, strategy="random", max_trials=2)
+    app = make_app(search, tmp_path / "runs" / "t.toml")
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.mirror.ready, 20, "the view")
+            assert not app.insight.display and app.screen.has_class("-short")
+            # One resize, as tmux's resize-window sends: the layout is the new size's, not
+            # the one before it.
+            await pilot.resize_terminal(200, 50)
+            assert app.screen.has_class("-wide") and app.screen.has_class("-tall")
+            assert not app.screen.has_class("-short")
+            await pilot.pause()
+            assert app.insight.display and app.applies("next_param")
+            await pilot.resize_terminal(80, 24)
+            assert not app.screen.has_class("-wide") and app.screen.has_class("-short")
+            await pilot.pause()
+            assert not app.insight.display
+
+    asyncio.run(scenario())

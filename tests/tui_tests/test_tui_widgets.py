@@ -174,7 +174,7 @@ def test_with_more_trials_than_columns_the_best_bar_stays_on_the_chart() -> None
 
     async def scenario() -> None:
         async with One(chart).run_test(size=(60, 3)) as pilot:
-            chart.add(scores)
+            chart.record([TrialView(i, "ok", {}, score=s) for i, s in enumerate(scores)])
             await pilot.pause()
             top_row = chart.render().plain.splitlines()[0]
             assert top_row.startswith("0.9900") and BLOCKS[-1] in top_row

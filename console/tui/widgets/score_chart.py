@@ -90,12 +90,6 @@ class ScoreChart(Widget):
         if added:
             self.refresh()
 
-    def add(self, scores: list[float]) -> None:
-        """Scored trials without their trial ids (e.g. a replay)."""
-        if scores:
-            self.entries.extend(("ok", score) for score in scores)
-            self.refresh()
-
     def clear(self) -> None:
         self.entries.clear()
         self._charted.clear()
