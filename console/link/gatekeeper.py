@@ -40,8 +40,10 @@ _HANDSHAKE_ERRORS = {
 # keyed node does it when it gives up waiting (a console busy starting, ZAP answered late), and a
 # plaintext node does it on some attempts, when it reads the console's CURVE greeting before the
 # console reads its own. So it is watched (every failure must claim its DISCONNECTED, or the next
-# refusal would name the wrong peer) but never reported as a refusal: a plaintext node retries
-# every few hundred milliseconds, and most of its attempts fail conclusively ("does not use CURVE").
+# refusal would name the wrong peer) but one alone is never reported as a refusal: a plaintext node
+# retries every few hundred milliseconds, and most of its attempts fail conclusively ("does not
+# use CURVE"). On a busy console, though, every attempt can end that way; so a run of them from one
+# host that never gets in is reported (`RefusalLog.hung_up`).
 _MONITORED = (
     zmq.EVENT_DISCONNECTED
     | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
@@ -49,6 +51,13 @@ _MONITORED = (
 )
 CLAIM_WITHIN_S = 2.0  # a closed connection older than this belongs to no pending failure
 HUNG_UP = "it hung up during the CURVE handshake"  # in the diagnostics log only: not a refusal
+# A keyed node that gives up waiting gets in on a later try; this many hang-ups in a row from one
+# host, none of them let in, is a node that cannot: report it.
+HANG_UPS_BEFORE_REFUSAL = 5
+HUNG_UP_AGAIN = (
+    f"it hung up during the CURVE handshake {HANG_UPS_BEFORE_REFUSAL} times in a row and never got"
+    " in (a node started without --keys, or with another console's key?)"
+)
 
 
 class RefusalLog:
@@ -59,19 +68,38 @@ class RefusalLog:
         self.clock = clock
         self.total = 0
         self._last: dict[tuple[str, str], tuple[float, int]] = {}  # -> (reported at, unreported)
+        self._hang_ups: dict[str, int] = {}  # host -> hang-ups since it last got in
+
+    def hung_up(self, peer: str) -> None:
+        """A peer hung up mid-handshake: proof of nothing once, a refusal when it keeps on."""
+        host = _host(peer)
+        count = self._hang_ups.get(host, 0) + 1
+        if count < HANG_UPS_BEFORE_REFUSAL:
+            self._hang_ups[host] = count
+            return
+        self._hang_ups.pop(host, None)
+        self.refused(peer, HUNG_UP_AGAIN)
+
+    def accepted(self, peer: str) -> None:
+        """A peer from this host got in: its hang-ups were a keyed node giving up early."""
+        self._hang_ups.pop(_host(peer), None)
 
     def refused(self, peer: str, reason: str) -> None:
         self.total += 1
         log.info("refused a connection from %s: %s", peer, reason)
         now = self.clock()
-        # Each retry comes from a new port: the host is what identifies the peer.
-        key = (peer.rsplit(":", 1)[0], reason)
+        key = (_host(peer), reason)
         reported_at, unreported = self._last.get(key, (None, 0))
         unreported += 1
         if reported_at is None or now - reported_at >= REPORT_EVERY_S:
             self.report(peer, reason, unreported)
             reported_at, unreported = now, 0
         self._last[key] = (reported_at, unreported)
+
+
+def _host(peer: str) -> str:
+    """Each retry comes from a new port: the host is what identifies a peer."""
+    return peer.rsplit(":", 1)[0]
 
 
 class Gatekeeper:
@@ -140,6 +168,7 @@ class Gatekeeper:
         name = self.keys.allowed().get(public)
         if name is not None:
             log.debug("accepted node key %s (%s) from %s", name, public.decode(), peer)
+            self.refusals.accepted(peer)
         return name
 
     # -- monitor -------------------------------------------------------------------------------
@@ -151,14 +180,21 @@ class Gatekeeper:
             while not self._stopping.is_set():
                 if monitor.poll(100):
                     event = parse_monitor_message(monitor.recv_multipart())
-                    refusal = self._on_monitor_event(event["event"], int(event["value"]))
-                    if refusal is not None:  # the refusal log belongs to the event loop's thread
-                        loop.call_soon_threadsafe(self.refusals.refused, *refusal)
+                    failure = self._on_monitor_event(event["event"], int(event["value"]))
+                    if failure is None:
+                        continue
+                    peer, reason = failure
+                    # The refusal log belongs to the event loop's thread.
+                    if reason == HUNG_UP:
+                        loop.call_soon_threadsafe(self.refusals.hung_up, peer)
+                    else:
+                        loop.call_soon_threadsafe(self.refusals.refused, peer, reason)
         finally:
             monitor.close(linger=0)
 
     def _on_monitor_event(self, kind: int, value: int) -> tuple[str, str] | None:
-        """(peer, reason) when a connection was dropped for failing its handshake."""
+        """(peer, reason) when a connection was dropped for failing its handshake (reason
+        HUNG_UP: the peer hung up, which is not in itself a refusal)."""
         if kind == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
             reason = _HANDSHAKE_ERRORS.get(value, f"handshake failed ({value:#x})")
             self._failing.append((reason, True))
@@ -185,7 +221,7 @@ class Gatekeeper:
             del self._closed_recently[peer]
         if not refusal:
             log.info("a peer (%s) %s: not a refusal, it may have had keys", peer, reason)
-            return None
+            return None if peer == "unknown address" else (peer, reason)
         return peer, reason
 
 

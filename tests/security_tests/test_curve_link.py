@@ -11,7 +11,12 @@ import zmq
 import zmq.asyncio
 
 from console.link import keys_cli
-from console.link.gatekeeper import Gatekeeper, RefusalLog
+from console.link.gatekeeper import (
+    HANG_UPS_BEFORE_REFUSAL,
+    HUNG_UP_AGAIN,
+    Gatekeeper,
+    RefusalLog,
+)
 from console.link.keyring import ConsoleKeys
 from console.scheduler import events as ev
 from console.searchfile.toml_io import load_search
@@ -123,6 +128,24 @@ def test_refusals_from_one_host_are_counted_not_each_reported() -> None:
         ("10.1.2.3:5000", "bad key", 5),  # the four held back, plus this one
     ]
     assert refusals.total == 7
+
+
+def test_a_host_that_keeps_hanging_up_and_never_gets_in_is_reported() -> None:
+    """One hang-up mid-handshake proves nothing (a keyed node giving up early); a run of them
+    from a host that never gets in is a node that cannot, e.g. a plaintext node on a console too
+    busy to read its greeting first."""
+    reports: list[tuple[str, str, int]] = []
+    refusals = RefusalLog(lambda *report: reports.append(report), lambda: 0.0)
+    for port in range(HANG_UPS_BEFORE_REFUSAL - 1):
+        refusals.hung_up(f"10.1.2.3:{4000 + port}")
+    refusals.accepted("10.1.2.3")  # it got in (ZAP names the host alone): a keyed node
+    for port in range(HANG_UPS_BEFORE_REFUSAL - 1):
+        refusals.hung_up(f"10.1.2.3:{5000 + port}")
+        refusals.hung_up(f"10.9.9.9:{5000 + port}")
+    assert reports == [] and refusals.total == 0
+    refusals.hung_up("10.9.9.9:6000")
+    assert reports == [("10.9.9.9:6000", HUNG_UP_AGAIN, 1)] and refusals.total == 1
+    assert "without --keys" in HUNG_UP_AGAIN
 
 
 def _handshake_gets_through(key_dir: Path, start_gatekeeper: bool) -> bool:
