@@ -106,7 +106,10 @@ async def _stop(host: ConsoleHost, args: dict[str, Any]) -> Reply:
     if host.state not in ("running", "paused"):
         return Reply(False, f"the search is {host.state}: nothing to stop")
     host.running.scheduler.stop()
-    host.announce("stopping: running trials are cancelled and saved as pending", "warning")
+    line = "stopping: running trials are cancelled and saved as pending"
+    if not host.can_switch:  # headless: the process ends with its search
+        line += f"; this headless console then exits (hpo-console {host.opened.checkpoint} resumes)"
+    host.announce(line, "warning")
     return Reply(True)
 
 

@@ -108,6 +108,7 @@ class ConsoleHost:
             serving=bool(running and running.serving),
             attach_address=self.attach_address,
             operators=self._operators(),
+            headless=not self.can_switch,
         )
 
     def _operators(self) -> int:

@@ -153,13 +153,14 @@ class Controls:
             if yes:
                 self._send_soon("stop")
 
-        self.push_screen(
-            ConfirmScreen(
-                "Stop the search?",
-                "Running trials are cancelled and saved as pending. r resumes it.",
-            ),
-            confirmed,
-        )
+        detail = "Running trials are cancelled and saved as pending. r resumes it."
+        if self.mirror.host.headless:  # nothing would be left running to resume it
+            detail = (
+                "Running trials are cancelled and saved as pending. This console runs headless:"
+                f" it then exits, and `hpo-console {self.mirror.snapshot.checkpoint}` resumes"
+                " the search. To hold it and go on later here, pause (p) instead."
+            )
+        self.push_screen(ConfirmScreen("Stop the search?", detail), confirmed)
 
     def action_retry_failed(self: ConsoleApp) -> None:
         self._send_soon("retry_failed")

@@ -154,6 +154,7 @@ class HostView:
     serving: bool = False  # the scheduler's loop is running
     attach_address: str = ""  # where operators attach (the Unix socket)
     operators: int = 0  # front ends attached, this one included
+    headless: bool = False  # the process ends with its search: a stop exits it (no `r` then)
 
 
 @dataclass(frozen=True)

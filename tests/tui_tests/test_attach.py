@@ -21,6 +21,7 @@ from console.link import keys_cli
 from console.link.operators import load_operator_keys
 from console.searchfile.toml_io import load_search
 from console.tui.app import ConsoleApp
+from console.tui.screens.confirm import ConfirmScreen
 from tests.tui_tests.attach_fixtures import ConsoleProcess, start_console
 from tests.tui_tests.attach_fixtures import runtime_dir as runtime_dir
 from tests.tui_tests.conftest import SIZE, log_text, table_rows, until
@@ -159,6 +160,30 @@ def test_stopping_the_console_tells_the_attached_operator(console: ConsoleProces
 
     asyncio.run(scenario())
     assert console.proc.wait(30) == 0
+
+
+def test_x_from_an_attached_tui_says_a_headless_console_exits_and_it_does(
+    console: ConsoleProcess,
+) -> None:
+    app = ConsoleApp(RemoteLink(console.address))
+
+    async def scenario() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.search_state == "running", 15, "the running search")
+            await pilot.press("x")
+            assert isinstance(app.screen, ConfirmScreen)
+            # "r resumes it" would be false: nothing is left running to resume it.
+            assert "headless" in app.screen.detail and "r resumes" not in app.screen.detail
+            assert f"hpo-console {console.checkpoint}" in app.screen.detail
+            await pilot.press("y")
+            await until(pilot, lambda: "exited" in (app.link.problem or ""), 30, "console gone")
+            await pilot.press("q")
+            await until(pilot, lambda: not app.is_running, 10, "the TUI to leave")
+
+    asyncio.run(scenario())
+    assert console.proc.wait(30) == 0
+    assert load_search(console.checkpoint).state.status == "stopped"
+    assert "this headless console then exits" in console.log.read_text()
 
 
 # -- TCP with operator keys ----------------------------------------------------------------------
