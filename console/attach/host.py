@@ -249,6 +249,7 @@ class ConsoleHost:
         if self.running is not None:
             self.say("checkpointing and stopping this search...")
             await self.running.shutdown()
+            self.flush()  # its last lines, before the next search's FullState
             # Read it again: when `path` resumes or extends the search just stopped, its last
             # results are in the checkpoint only now (if it fails now, what was read before
             # the stop is still a consistent start).

@@ -128,6 +128,7 @@ class ViewFeed:
         self.generation = generation
         self.pending = PendingUpdates()
         self.recent: deque[LogLine] = deque(maxlen=RECENT_LOG_LINES)
+        self.log_total = 0  # lines sent so far: `recent` is the last of them
         self.importance = ImportanceWatch(scheduler)
         self._seq = 0
 
@@ -151,6 +152,7 @@ class ViewFeed:
         changed = [i for i in sorted(batch.dirty_trials) if i in trials]
         log = tuple(replace(line, at=scheduler.elapsed(line.at)) for line in batch.log)
         self.recent.extend(log)
+        self.log_total += len(log)
         quarantine_notices = tuple(
             Notice(
                 "Node quarantined",
@@ -190,6 +192,7 @@ class ViewFeed:
             info=self.info(),
             trials=tuple(trial_view(t, max_attempts) for t in shown),
             log=tuple(self.recent),
+            log_total=self.log_total,
             importance=self.importance.current,
             update=Update(
                 seq=self._seq,

@@ -42,6 +42,7 @@ class SearchMirror:
         self.update: Update | None = None
         self.importance = Importance()
         self.generation = -1
+        self._log_seen = 0  # this search's log lines received, for a resync to skip
         self._batch = ViewBatch()
 
     @property
@@ -64,12 +65,20 @@ class SearchMirror:
     def apply(self, message: FullState | Update) -> bool:
         """Take one message; False when an update went missing (ask for a FullState)."""
         if isinstance(message, FullState):
+            log = list(message.log)
+            if message.generation == self.generation:  # a resync: the log shows most already
+                unseen = min(len(log), max(0, message.log_total - self._log_seen))
+                log = log[len(log) - unseen :]
             self.info = message.info
             self.generation = message.generation
             self.trials = {t.id: t for t in message.trials}
             self.update = message.update
             self.importance = message.importance
-            self._batch = ViewBatch(reset=True, log=list(message.log))
+            self._log_seen = message.log_total
+            # Lines and notices received but not yet drawn stay: they come before the rest.
+            pending = self._batch
+            self._batch = ViewBatch(reset=True, log=pending.log + log, notices=pending.notices)
+            self._batch.log_overflow = pending.log_overflow
             self._batch.state = message.update.snapshot.state
             return True
         if message.generation != self.generation or self.update is None:
@@ -82,6 +91,7 @@ class SearchMirror:
             self.trials[trial.id] = trial
             batch.dirty.add(trial.id)
         batch.log.extend(message.log)
+        self._log_seen += len(message.log)
         batch.log_overflow += message.log_overflow
         batch.new_best |= message.new_best
         batch.state = message.state or batch.state

@@ -202,6 +202,7 @@ class FullState:
     log: tuple[LogLine, ...]  # the recent log, for an operator who attaches late
     update: Update  # the current snapshot and host view (its lists empty)
     importance: Importance = Importance()
+    log_total: int = 0  # lines this search has logged: `log` is the last of them
 
 
 @dataclass(frozen=True)

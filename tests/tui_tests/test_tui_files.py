@@ -63,6 +63,11 @@ def test_save_as_then_open_round_trips_the_search(tmp_path: Path) -> None:
             assert reopened.ledger.done == 3
             await until(pilot, lambda: reopened.state == "finished", 10, "nothing left to run")
             await until(pilot, lambda: "3 already finished" in log_text(app), 5, "resume note")
+            # The last line of the search left behind is shown too, before the next's.
+            text = log_text(app)
+            assert text.index("checkpointing and stopping this search") < text.index(
+                "3 already finished"
+            )
 
     asyncio.run(scenario())
 
