@@ -77,13 +77,13 @@ class StoreConfig:
     def url(self) -> str:
         return f"{'https' if self.secure else 'http'}://{self.endpoint}"
 
-    def client(self) -> Minio:
+    def client(self, read_timeout_s: float = READ_TIMEOUT_S) -> Minio:
         """A client without urllib3's own retries: `with_retries` decides, and says so."""
         import urllib3
         from minio import Minio
 
         http = urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_S, read=READ_TIMEOUT_S),
+            timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_S, read=read_timeout_s),
             retries=False,
             maxsize=4,
         )

@@ -19,9 +19,12 @@ from node.s3 import StoreConfig
 DEMO_ACCESS_KEY = "hpo-demo"
 DEMO_SECRET_KEY = "hpo-demo-secret"
 GRPC_OFFSET = 10000  # weed puts each service's gRPC port at its HTTP port + 10000
-PORT_RANGE = (20000, 44000)  # so every port + GRPC_OFFSET stays below 55000
+LOWEST_PORT = 10000
+EPHEMERAL_PORTS = Path("/proc/sys/net/ipv4/ip_local_port_range")
+START_ATTEMPTS = 3  # a port taken between the probe and weed's bind: pick others and retry
 SERVICES = ("s3", "master", "filer", "volume", "admin")
 READY_TIMEOUT_S = 30.0
+PROBE_READ_TIMEOUT_S = 2.0
 
 
 class DevStoreError(RuntimeError):
@@ -48,13 +51,28 @@ def _is_free(port: int) -> bool:
     return True
 
 
+def port_range() -> tuple[int, int]:
+    """Where to pick ports: below the kernel's ephemeral range, gRPC twins included.
+
+    A port in that range can be handed to an outgoing connection (weed's own services connect
+    to each other as they start) between our probe and weed's bind, and weed then dies of
+    "address already in use"."""
+    try:
+        ephemeral_low = int(EPHEMERAL_PORTS.read_text().split()[0])
+    except (OSError, ValueError, IndexError):  # not Linux: keep clear of the IANA range
+        ephemeral_low = 49152
+    top = ephemeral_low - GRPC_OFFSET
+    return (LOWEST_PORT, top) if top - LOWEST_PORT >= 1000 else (20000, 44000)
+
+
 def pick_ports(first_choice: int | None = None) -> dict[str, int]:
     """A free HTTP port per service whose gRPC twin is free too; `first_choice` for s3 if free."""
     ports: dict[str, int] = {}
     candidates = [first_choice] if first_choice else []
+    low, high = port_range()
     for service in SERVICES:
         for _ in range(200):
-            port = candidates.pop() if candidates else random.randrange(*PORT_RANGE)
+            port = candidates.pop() if candidates else random.randrange(low, high)
             if port not in ports.values() and _is_free(port) and _is_free(port + GRPC_OFFSET):
                 ports[service] = port
                 break
@@ -81,6 +99,7 @@ class LocalStore:
         self.ports: dict[str, int] = {}
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = self.folder / "weed.log"
+        self._log_from = 0
 
     @property
     def config(self) -> StoreConfig:
@@ -97,9 +116,34 @@ class LocalStore:
 
     def start(self, timeout: float = READY_TIMEOUT_S) -> LocalStore:
         """Start weed (keeping any ports picked before, so a restart has the same endpoint)."""
+        if self.ports:
+            self._start_on_ports(timeout)
+            return self
+        attempts = 1
+        while True:
+            self.ports = pick_ports(self.s3_port_choice)
+            try:
+                self._start_on_ports(timeout)
+                return self
+            except DevStoreError:
+                if attempts >= START_ATTEMPTS or not self._lost_a_port():
+                    raise
+                attempts += 1
+
+    def _lost_a_port(self) -> bool:
+        """Did this weed die because a port it was given had been taken meanwhile?"""
+        try:
+            with open(self.log_path, "rb") as log:
+                log.seek(self._log_from)
+                told = log.read()
+        except OSError:
+            return False
+        # weed's own check before it starts, or the bind itself losing the race.
+        return b"Port allocation failed" in told or b"address already in use" in told
+
+    def _start_on_ports(self, timeout: float) -> None:
         data = self.folder / "data"
         data.mkdir(parents=True, exist_ok=True)
-        self.ports = self.ports or pick_ports(self.s3_port_choice)
         command = [
             weed_binary(), "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
             "-master.telemetry=false", "-admin.ui=false", "-webdav=false",
@@ -111,11 +155,11 @@ class LocalStore:
         env = {**os.environ, "AWS_ACCESS_KEY_ID": self.access_key}
         env["AWS_SECRET_ACCESS_KEY"] = self.secret_key
         with open(self.log_path, "ab") as log:
+            self._log_from = log.tell()  # this run's lines start here
             self.proc = subprocess.Popen(
                 command, cwd=self.folder, env=env, stdout=log, stderr=log, start_new_session=True
             )
         self._wait_ready(timeout)
-        return self
 
     def _write_identities(self) -> Path:
         """weed's S3 identities file: the admin key, plus the read-only one."""
@@ -133,7 +177,9 @@ class LocalStore:
 
     def _wait_ready(self, timeout: float) -> None:
         """Poll a real S3 request (list buckets) until it succeeds, with a deadline."""
-        client = self.config.client()
+        # A short read timeout: a port that something else holds may never answer, and the
+        # loop must get back to noticing that weed has exited.
+        client = self.config.client(read_timeout_s=PROBE_READ_TIMEOUT_S)
         deadline = time.monotonic() + timeout
         while True:
             if self.proc is not None and self.proc.poll() is not None:
