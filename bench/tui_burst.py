@@ -251,7 +251,7 @@ async def _key_times(app: ConsoleApp, pilot: Any) -> dict[str, float]:
     that takes over a second is timed once: that is enough to know it is too slow)."""
     table = app.query_one(TrialsTable)
     steps: dict[str, Callable[[], Awaitable[None] | None]] = {
-        "s (sort: best first <-> newest first)": lambda: app.run_action("sort"),
+        "s (sort: best first <-> newest first)": lambda: app.search_screen.run_action("sort"),
         "down (cursor)": table.action_cursor_down,
         "idle": app.refresh_view,  # no key: one refresh with nothing new
     }

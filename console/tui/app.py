@@ -13,63 +13,36 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from functools import partial
+from typing import Any
 
 from textual import events, work
-from textual.app import App, ComposeResult
-from textual.containers import Container, Vertical
+from textual.app import App, SystemCommand
 from textual.reactive import Reactive
+from textual.screen import ModalScreen, Screen
 
-from console.local_nodes import connect_address
 from console.running_search import LaunchOptions
 from console.searchfile.session import OpenedSearch
-from console.tui.controls import BINDINGS, Controls
-from console.tui.file_controls import FileControls
-from console.tui.widgets.best_panel import BestPanel
+from console.tui.keys import APP_KEYS
+from console.tui.link import ConsoleLink
+from console.tui.screens.confirm import ConfirmScreen
+from console.tui.screens.help import key_names
+from console.tui.search_screen import SearchScreen
 from console.tui.widgets.colours import CONSOLE_ANSI
-from console.tui.widgets.event_log import EventLog
-from console.tui.widgets.insight import InsightColumn
-from console.tui.widgets.key_bar import KeyBar
-from console.tui.widgets.nodes_table import NodesTable
-from console.tui.widgets.score_chart import ScoreChart
-from console.tui.widgets.stall_banner import StallBanner
-from console.tui.widgets.status_bar import StatusBar
-from console.tui.widgets.trials_table import TrialsTable
-from console.view.mirror import SearchMirror, ViewBatch
-from console.view.models import Reply, TrialView
+from console.view.mirror import SearchMirror
 
 REFRESH_EVERY_S = 0.1  # coalesce: widgets change at most ten times a second
-WIDE_FROM_COLUMNS = 120
-TALL_FROM_ROWS = 40
-SHORT_BELOW_ROWS = 30  # e.g. 80x24: the chart gives its rows to the trials table
 HANGUP_EXIT_AFTER_S = 20.0  # after SIGHUP: time for the checkpoint and the nodes' BYE
-CHART_TITLE = (
-    "Scores: green bar a new best, blue the others, yellow line the best so far, ✕ failed, ▾ pruned"
-)
 
 __all__ = ["ConsoleApp", "ConsoleLink"]
 
 
-class ConsoleLink(Protocol):
-    """What the app needs of its channel to a console (console/attach: in-process or remote)."""
-
-    mirror: SearchMirror
-    owns_search: bool  # quitting the app stops the search (in-process) or only detaches
-    problem: str | None  # the channel's trouble (the console went quiet), shown in the status
-
-    async def start(self) -> None: ...
-
-    async def command(self, name: str, **args: Any) -> Reply: ...
-
-    async def close(self) -> None: ...
-
-
-class ConsoleApp(Controls, FileControls, App[int]):
-    """Shows the search its link mirrors and sends the operator's actions back through it."""
+class ConsoleApp(App[int]):
+    """The search screen over a link; owns the link's life, the signals and quitting."""
 
     CSS_PATH = "app.tcss"
     TITLE = "zmq-hpo"
-    BINDINGS = BINDINGS
+    BINDINGS = APP_KEYS
     # ANSI colour names as they read (Textual's default makes yellow orange, red magenta).
     ansi_theme_dark = Reactive(CONSOLE_ANSI, init=False)
 
@@ -77,16 +50,7 @@ class ConsoleApp(Controls, FileControls, App[int]):
         super().__init__()
         self.link = link
         self.link_failure: str | None = None  # the link could not start (attach refused)
-        # Held, not queried: a timer or key may fire while a dialog is the current screen.
-        self.status_bar = StatusBar(id="status")
-        self.stall_banner = StallBanner(id="stall-banner")
-        self.nodes_table = NodesTable(id="nodes")
-        self.best_panel = BestPanel(id="best")
-        self.score_chart = ScoreChart(id="chart")
-        self.trials_table = TrialsTable(id="trials")
-        self.insight = InsightColumn(id="insight")
-        self.event_log = EventLog(id="log")
-        self.key_bar = KeyBar(id="keys")
+        self.search_screen = SearchScreen(link)
         self._event_loop: asyncio.AbstractEventLoop | None = None
         self._sighup_before: Any = None  # the SIGHUP handler to put back on the way out
 
@@ -110,36 +74,28 @@ class ConsoleApp(Controls, FileControls, App[int]):
     def mirror(self) -> SearchMirror:
         return self.link.mirror
 
-    # -- layout --------------------------------------------------------------------------------
+    @property
+    def search_state(self) -> str:
+        return self.search_screen.search_state
 
-    def compose(self) -> ComposeResult:
-        yield self.status_bar
-        yield self.stall_banner
-        with Container(id="top-row"):
-            with Vertical(id="nodes-box", classes="panel"):
-                yield self.nodes_table
-            with Vertical(id="best-box", classes="panel"):
-                yield self.best_panel
-        with Vertical(id="chart-box", classes="panel"):
-            yield self.score_chart
-        with Container(id="middle-row"):
-            with Vertical(id="trials-box", classes="panel"):
-                yield self.trials_table
-            yield self.insight
-        with Vertical(id="log-box", classes="panel"):
-            yield self.event_log
-        yield self.key_bar
+    def get_default_screen(self) -> Screen:
+        return self.search_screen
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette: Textual's own, then every key of the search screen that applies now."""
+        yield from super().get_system_commands(screen)
+        view = self.search_screen
+        for binding in view.offered_bindings(footer_only=False):
+            yield SystemCommand(
+                f"{view.label_of(binding)} ({key_names(binding)})",
+                binding.tooltip,
+                partial(view.run_action, binding.action),
+            )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not isinstance(self.screen, ModalScreen)  # a dialog is open: only its own keys
 
     def on_mount(self) -> None:
-        titles = {
-            "#nodes-box": "Nodes",
-            "#best-box": "Best model",
-            "#chart-box": CHART_TITLE,
-            "#trials-box": "Trials (newest first)",
-            "#log-box": "Log",
-        }
-        for selector, title in titles.items():
-            self.query_one(selector).border_title = title
         self.set_interval(REFRESH_EVERY_S, self.refresh_view)
         # SIGTERM (a service manager, kill) and SIGHUP (the SSH session dropped without tmux)
         # quit as `q` would, without asking: checkpoint, stop local nodes, exit 0 (attached:
@@ -151,6 +107,16 @@ class ConsoleApp(Controls, FileControls, App[int]):
             # a terminal that has gone.
             self._sighup_before = signal.signal(signal.SIGHUP, self._terminal_gone)
         self._start_link()
+
+    def refresh_view(self) -> None:
+        """Draw what changed (the timer's, about ten times a second)."""
+        self.search_screen.refresh_view()
+
+    def on_resize(self, event: events.Resize) -> None:
+        # The event's size, not `self.size`: Textual updates that after this handler (it
+        # debounces resizes), so it would lay out for the size before. The search screen's,
+        # even while a dialog is on top of it.
+        self.search_screen.fit(event.size)
 
     @work(exclusive=True, exit_on_error=False, group="link")
     async def _start_link(self) -> None:
@@ -184,83 +150,26 @@ class ConsoleApp(Controls, FileControls, App[int]):
             signal.signal(signal.SIGHUP, self._sighup_before)
         await self.link.close()
 
-    def on_resize(self, event: events.Resize) -> None:
-        # The event's size, not `self.size`: Textual updates that after this handler (it
-        # debounces resizes), so it would lay out for the size before.
-        size = event.size
-        wide_before = self.screen.has_class("-wide")
-        self.screen.set_class(size.width >= WIDE_FROM_COLUMNS, "-wide")
-        if self.screen.has_class("-wide") and not wide_before and self.mirror.ready:
-            self.insight.show(self.mirror, ViewBatch(reset=True))  # it skipped updates hidden
-        self.screen.set_class(size.height >= TALL_FROM_ROWS, "-tall")
-        self.screen.set_class(size.height < SHORT_BELOW_ROWS, "-short")
+    # -- quit ----------------------------------------------------------------------------------
 
-    # -- refresh (about ten times a second) ----------------------------------------------------
-
-    def refresh_view(self) -> None:
-        mirror = self.mirror
-        if not mirror.ready:
+    def action_quit(self) -> None:
+        if not self.link.owns_search:  # attached: leave at once, the search goes on
+            self._quit_confirmed(True)
             return
-        batch = mirror.take()
-        snap, host = mirror.snapshot, mirror.host
-        if batch.reset:
-            self._redraw()
-        trouble = "error" if host.failure else None
-        self.status_bar.show(snap, trouble, self.link.problem)
-        self.stall_banner.show(snap, f"hpo-node --connect {connect_address(snap.endpoint)}")
-        self.nodes_table.show(snap.nodes)
-        best = self.best_panel
-        best.export = host.exported
-        if batch.new_best:
-            best.announce()
-        best.show(snap, mirror.info.metric if mirror.info else "score")
-        if not batch.reset:
-            self.score_chart.record(_by_finish(mirror.trials[i] for i in batch.dirty))
-        with self.batch_update():
-            self.trials_table.apply(mirror.trials, batch.dirty, mirror.now)
-        if self.insight.display:
-            self.insight.show(mirror, batch)
-        self.event_log.add(batch.log, batch.log_overflow)
-        self._show_notices(batch)
-        self.key_bar.show(self.offered_keys())
-        self._keep_toasts_above_keys()
-        if batch.state is not None:
-            self.refresh_bindings()
+        checkpoint = self.mirror.snapshot.checkpoint if self.mirror.ready else "the checkpoint"
+        self.push_screen(
+            ConfirmScreen("Quit?", f"The search is checkpointed; reopen {checkpoint} to resume."),
+            self._quit_confirmed,
+        )
 
-    def _redraw(self) -> None:
-        """A FullState arrived (first attach, a resync, or another search): draw it anew."""
-        mirror = self.mirror
-        info = mirror.info
-        assert info is not None
-        attached = "" if self.link.owns_search else "  (attached)"
-        self.sub_title = f"{mirror.snapshot.checkpoint}{attached}"
-        trials = self.trials_table
-        trials.folds_total = info.cv
-        trials.max_attempts = info.max_attempts
-        trials.param_names = info.param_names
-        trials.fit_params()
-        trials.rebuild(mirror.trials, mirror.now)
-        self.score_chart.clear()
-        self.score_chart.record(_by_finish(mirror.trials.values()))
-        self.insight.show(mirror, ViewBatch(reset=True))
-        self.nodes_table.reset()
-
-    def _show_notices(self, batch: ViewBatch) -> None:
-        for notice in batch.notices:
-            self.notify(
-                notice.text,
-                title=notice.title,
-                severity=notice.severity,  # type: ignore[arg-type]
-                timeout=notice.timeout,
-            )
-
-    def _keep_toasts_above_keys(self) -> None:
-        """Toasts sit just above the key bar (one line or two), never over it."""
-        height = self.key_bar.outer_size.height
-        for screen in self.screen_stack:
-            for rack in screen.query("ToastRack"):  # Textual's own widget, by its CSS type
-                if rack.styles.margin.bottom != height:
-                    rack.styles.margin = (0, 0, height, 0)
+    @work(exclusive=True, group="quit")
+    async def _quit_confirmed(self, yes: bool | None) -> None:
+        if not yes:
+            return
+        if self.link.owns_search:
+            self.notify("checkpointing and stopping local nodes...", timeout=30)
+        await self.link.close()
+        self.exit(0)
 
     def farewell(self) -> list[str]:
         """Lines for the terminal after the app has closed."""
@@ -288,12 +197,3 @@ class ConsoleApp(Controls, FileControls, App[int]):
         else:
             lines.append(f"detached; the search goes on (hpo-console attach {snap.checkpoint})")
         return lines
-
-
-def _by_finish(trials: Iterable[TrialView]) -> list[TrialView]:
-    """Final trials in the order they finished (those of an older run, without a time, first).
-
-    The same order for a batch of updates as for a whole FullState (attach, resync), so an
-    attached operator's chart is the local one's. Ties within a second go by trial id."""
-    final = [t for t in trials if t.is_final]
-    return sorted(final, key=lambda t: (t.finished_at or "", t.id))

@@ -54,7 +54,9 @@ def test_attach_shows_the_search_steers_it_and_q_detaches_leaving_it_running(
             await until(pilot, lambda: app.mirror.ready, 15, "the whole search")
             await until(pilot, lambda: app.mirror.snapshot.finished >= 2, 60, "two trials")
             assert "attached" in app.sub_title
-            await until(pilot, lambda: len(table_rows(app.trials_table)) >= 2, 10, "rows")
+            await until(
+                pilot, lambda: len(table_rows(app.search_screen.trials_table)) >= 2, 10, "rows"
+            )
             await pilot.press("p")
             await until(pilot, lambda: app.search_state == "paused", 10, "paused")
             await until(pilot, lambda: app.mirror.snapshot.running == 0, 30, "running drained")
@@ -66,11 +68,11 @@ def test_attach_shows_the_search_steers_it_and_q_detaches_leaving_it_running(
             assert snap.done == len(scored)
             best = max(scored, key=lambda t: t["score"])
             assert snap.best_trial == best["id"] and snap.best_score == pytest.approx(best["score"])
-            shown = {int(row[0]) for row in table_rows(app.trials_table)}
+            shown = {int(row[0]) for row in table_rows(app.search_screen.trials_table)}
             assert {t["id"] for t in scored} <= shown
             await pilot.press("r")
             await until(pilot, lambda: app.search_state == "running", 10, "resumed")
-            app.trials_table.focus()
+            app.search_screen.trials_table.focus()
             await pilot.press("i")  # a trial's detail comes from the console
             await until(
                 pilot, lambda: type(app.screen).__name__ == "TrialDetailScreen", 10, "detail"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from console.tui.controls import BINDINGS
+from console.tui.keys import ALL_KEYS as BINDINGS
 from console.tui.screens.help import key_names
 from tests.conftest import REPO
 

@@ -57,7 +57,7 @@ def test_node_keys_drain_add_and_stop_local_nodes(tmp_path: Path) -> None:
             scheduler = host_of(app).running.scheduler
             await until(pilot, lambda: scheduler.nodes.get("local-1") is not None, 20, "join")
             await pilot.pause(0.2)  # the nodes table shows it (and has a cursor row)
-            app.nodes_table.focus()
+            app.search_screen.nodes_table.focus()
             await pilot.press("enter")  # the node's detail
             assert isinstance(app.screen, NodeDetailScreen)
             assert "version of sklearn" in app.screen.text.plain
@@ -229,13 +229,17 @@ def test_a_quarantined_node_is_shown_and_d_releases_it(tmp_path: Path) -> None:
                 )
                 await until(
                     pilot,
-                    lambda: "quarantined" in [r[6] for r in table_rows(app.nodes_table)],
+                    lambda: (
+                        "quarantined" in [r[6] for r in table_rows(app.search_screen.nodes_table)]
+                    ),
                     5,
                     "the nodes table shows it",
                 )
                 assert "quarantined after 3 faults in a row" in log_text(app)
                 assert scheduler.core.leases.count("sitter") == 0  # it gets nothing more
-                app.nodes_table.move_cursor(row=app.nodes_table.get_row_index("sitter"))
+                app.search_screen.nodes_table.move_cursor(
+                    row=app.search_screen.nodes_table.get_row_index("sitter")
+                )
                 await pilot.press("d")
                 assert not node().quarantined
             finally:
@@ -263,7 +267,7 @@ def test_retry_on_a_stopped_search_reopens_it_first(tmp_path: Path) -> None:
             await until(pilot, lambda: app.search_state == "running", 10, "running shown")
             await pilot.press("x", "y")
             await until(pilot, lambda: app.search_state == "stopped", 10, "stopped")
-            assert not app.applies("stop")
+            assert not app.search_screen.applies("stop")
             await pilot.press("f")
             await until(pilot, lambda: host_of(app).running.scheduler is not first, 10, "reopened")
             again = host_of(app).running.scheduler

@@ -31,7 +31,7 @@ def test_auto_export_when_finished_then_e_finds_it_already_there(
                 pilot, lambda: not app.mirror.host.exporting, 10, "the export process to end"
             )
             await pilot.pause(0.2)  # a refresh
-            best = app.best_panel.render().plain
+            best = app.search_screen.best_panel.render().plain
             assert f"exported: s3://{bucket}/t/trial-" in best
             await pilot.press("e")
             await until(pilot, lambda: "nothing to refit" in log_text(app), 60, "re-export")

@@ -25,9 +25,13 @@ def test_node_keys_ignore_the_nodes_cursor_unless_the_nodes_table_has_the_focus(
     async def scenario() -> None:
         async with app.run_test(size=SIZE) as pilot:
             scheduler = host_of(app).running.scheduler
-            await until(pilot, lambda: app.nodes_table.row_count == 2, 30, "both nodes shown")
-            app.nodes_table.move_cursor(row=app.nodes_table.get_row_index("local-1"))
-            app.trials_table.focus()
+            await until(
+                pilot, lambda: app.search_screen.nodes_table.row_count == 2, 30, "both nodes shown"
+            )
+            app.search_screen.nodes_table.move_cursor(
+                row=app.search_screen.nodes_table.get_row_index("local-1")
+            )
+            app.search_screen.trials_table.focus()
             await pilot.press("d")
             assert not any(node.draining for node in scheduler.nodes.by_id.values())
             await pilot.press("k")  # not the nodes table's local-1: the newest, local-2
@@ -35,7 +39,7 @@ def test_node_keys_ignore_the_nodes_cursor_unless_the_nodes_table_has_the_focus(
                 pilot, lambda: host_of(app).running.local.running() == ["local-1"], 20, "stop"
             )
             assert "stopping local node local-2" in log_text(app)
-            app.nodes_table.focus()
+            app.search_screen.nodes_table.focus()
             await pilot.press("d")
             assert scheduler.nodes.get("local-1").draining
 

@@ -29,7 +29,7 @@ def test_a_wide_console_ranks_the_parameters_and_cycles_score_by_value(tmp_path:
 
     async def scenario() -> None:
         async with app.run_test(size=(200, 50)) as pilot:
-            assert app.insight.display
+            assert app.search_screen.insight.display
             await until(pilot, lambda: app.search_state == "finished", 90, "search finished")
             await until(pilot, lambda: bool(app.mirror.importance.ranked), 20, "importances")
             ranked = app.mirror.importance.ranked
@@ -59,11 +59,11 @@ def test_at_80_columns_there_is_no_insight_column_and_v_does_nothing(tmp_path: P
     async def scenario() -> None:
         async with app.run_test(size=(80, 24)) as pilot:
             await until(pilot, lambda: app.mirror.ready, 20, "the view")
-            assert not app.insight.display
-            assert not app.applies("next_param")
-            before = app.insight.chosen
+            assert not app.search_screen.insight.display
+            assert not app.search_screen.applies("next_param")
+            before = app.search_screen.insight.chosen
             await pilot.press("v")
-            assert app.insight.chosen == before
+            assert app.search_screen.insight.chosen == before
 
     asyncio.run(scenario())
 
@@ -77,17 +77,17 @@ def test_a_terminal_resized_wider_shows_the_column_at_once_and_narrower_hides_it
     async def scenario() -> None:
         async with app.run_test(size=(80, 24)) as pilot:
             await until(pilot, lambda: app.mirror.ready, 20, "the view")
-            assert not app.insight.display and app.screen.has_class("-short")
+            assert not app.search_screen.insight.display and app.screen.has_class("-short")
             # One resize, as tmux's resize-window sends: the layout is the new size's, not
             # the one before it.
             await pilot.resize_terminal(200, 50)
             assert app.screen.has_class("-wide") and app.screen.has_class("-tall")
             assert not app.screen.has_class("-short")
             await pilot.pause()
-            assert app.insight.display and app.applies("next_param")
+            assert app.search_screen.insight.display and app.search_screen.applies("next_param")
             await pilot.resize_terminal(80, 24)
             assert not app.screen.has_class("-wide") and app.screen.has_class("-short")
             await pilot.pause()
-            assert not app.insight.display
+            assert not app.search_screen.insight.display
 
     asyncio.run(scenario())
