@@ -174,6 +174,8 @@ class ConsoleHost:
             opened, self.options, self._on_event, exit_when_done=self.exit_when_done,
             clock=self.clock,
         )  # fmt: skip
+        if self.feed is not None:
+            self.feed.close()  # the last search's: its importance computation is moot
         self.feed = ViewFeed(self.running.scheduler, self.generation)
         if opened.note:
             self.say(opened.note)
@@ -265,6 +267,8 @@ class ConsoleHost:
         if self._ticker is not None and not self._closed:
             self._closed = True
             self.flush()  # the last lines (stopping, checkpoint) reach every front end
+            if self.feed is not None:
+                self.feed.close()
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker

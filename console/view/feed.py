@@ -144,6 +144,10 @@ class ViewFeed:
             strategy=spec.strategy,
         )
 
+    def close(self) -> None:
+        """Nothing more is sent: cancel a parameter importance being computed."""
+        self.importance.close()
+
     def take(self, host: HostView, notices: tuple[Notice, ...] = ()) -> Update:
         batch = self.pending.take()
         scheduler = self.scheduler

@@ -36,6 +36,7 @@ class ImportanceWatch:
         self._at = float("-inf")
         self._task: asyncio.Task[None] | None = None
         self._warned = False
+        self._closed = False
 
     def take_change(self) -> Importance | None:
         """The new result, once; None if nothing changed since the last call."""
@@ -46,7 +47,7 @@ class ImportanceWatch:
         return self.current
 
     def poll(self) -> None:
-        if self._task is not None and not self._task.done():
+        if self._closed or (self._task is not None and not self._task.done()):
             return
         try:
             loop = asyncio.get_running_loop()
@@ -85,5 +86,7 @@ class ImportanceWatch:
         self._changed = True
 
     def close(self) -> None:
+        """No more computations: cancel the one running, start none after."""
+        self._closed = True
         if self._task is not None:
             self._task.cancel()

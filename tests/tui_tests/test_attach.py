@@ -185,7 +185,9 @@ def test_x_from_an_attached_tui_says_a_headless_console_exits_and_it_does(
     asyncio.run(scenario())
     assert console.proc.wait(30) == 0
     assert load_search(console.checkpoint).state.status == "stopped"
-    assert "this headless console then exits" in console.log.read_text()
+    output = console.log.read_text()
+    assert "local operator: stop" in output  # who stopped it
+    assert "this headless console then exits" in output
 
 
 # -- TCP with operator keys ----------------------------------------------------------------------
